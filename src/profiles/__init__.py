@@ -1,0 +1,1 @@
+"""Locality profiles domain library."""

@@ -1,0 +1,111 @@
+"""The three ways in, reduced to one: a folder of files in their published formats.
+
+What belongs here: turning a build's settings into that folder — generating the Demo
+City (`demo`), taking a folder as given (`folder`), or downloading from
+statistics.gov.scot into the raw cache (`live`) — and describing every file found there
+with its provenance. Parsing the files is `profiles.sources`' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from profiles.errors import ProfilesError
+from profiles.provenance import SourceRecord, record_for_file
+from profiles.settings import Settings
+
+RAW_SOURCE_FILE_COLUMNS = (
+    "kind",
+    "vintage",
+    "role",
+    "dataset",
+    "source",
+    "path",
+    "sha256",
+    "bytes",
+    "retrieved_at",
+    "mode",
+    "detail",
+)
+
+
+@dataclass(frozen=True)
+class ResolvedSources:
+    folder: Path
+    mode: str
+    notes: tuple[str, ...]
+    live_records: tuple[SourceRecord, ...] = ()
+
+
+def resolve_source_folder(settings: Settings) -> ResolvedSources:
+    """Make sure the folder of published files exists for this build and return it."""
+    if settings.source_mode == "demo":
+        from profiles.demo.generate import generate_demo
+
+        manifest = generate_demo(settings.demo_dir)
+        return ResolvedSources(
+            folder=settings.demo_dir,
+            mode="demo",
+            notes=(f"Demo City generated with seed {getattr(manifest, 'seed', '?')}",),
+        )
+    if settings.source_mode == "folder":
+        folder = settings.source_dir
+        if folder is None or not folder.is_dir():
+            raise ProfilesError(f"{folder}: source folder does not exist")
+        return ResolvedSources(folder=folder, mode="folder", notes=())
+    from profiles.live.statsgov import fetch_live_folder
+
+    folder, records, notes = fetch_live_folder(
+        base_url=settings.base_url,
+        cache_dir=settings.cache_dir,
+        offline=settings.offline,
+        config_dir=settings.config_dir,
+    )
+    return ResolvedSources(
+        folder=folder, mode="live", notes=tuple(notes), live_records=tuple(records)
+    )
+
+
+def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
+    """One row per file in the folder: its kind, role (primary/alternate/unknown) and provenance.
+
+    Live downloads keep their URL and download time; folder files their path and mtime.
+    """
+    from profiles.sources.discover import discover_published_files
+
+    published = discover_published_files(resolved.folder)
+    live_by_sha = {record.sha256: record for record in resolved.live_records}
+    rows: list[dict[str, object]] = []
+    for entry in published.entries:
+        record = record_for_file(
+            entry.path,
+            dataset=entry.kind,
+            vintage=entry.vintage or "",
+            mode=resolved.mode,
+        )
+        live = live_by_sha.get(record.sha256)
+        if live is not None:
+            record = SourceRecord(
+                dataset=live.dataset,
+                source=live.source,
+                path=record.path,
+                sha256=record.sha256,
+                bytes=record.bytes,
+                retrieved_at=live.retrieved_at,
+                vintage=live.vintage or record.vintage,
+                mode=live.mode,
+            )
+        rows.append(
+            {
+                "kind": entry.kind,
+                "vintage": entry.vintage or "",
+                "role": entry.role,
+                **{k: v for k, v in record.as_dict().items() if k != "vintage"},
+                "detail": entry.detail or "",
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(RAW_SOURCE_FILE_COLUMNS))
+    return frame.sort_values(["kind", "vintage", "role", "path"], ignore_index=True)

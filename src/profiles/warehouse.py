@@ -1,0 +1,177 @@
+"""The DuckDB warehouse: connections, atomic table writes and SQL models.
+
+What belongs here: everything that touches the DuckDB file — opening it late and closing
+it early, waiting politely for another process's lock, replacing a table atomically and
+deterministically, and running the one-statement models in `sql/` with bound parameters.
+Nothing here knows about Dagster; the assets call these functions.
+
+Layers are schemas: `raw` (provenance of what was read), `staging` (parsed, typed,
+one table per source shape), `marts` (the published data contract). `profiles sql` puts
+`marts` first on the search path so contract tables answer to their bare names.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from profiles.errors import ProfilesError
+from profiles.settings import SQL_DIR
+
+SCHEMAS = ("raw", "staging", "marts")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_LOCK_MESSAGES = ("could not set lock", "conflicting lock", "database is locked")
+
+
+class WarehouseLockedError(ProfilesError):
+    """Another process held the warehouse's write lock for longer than we were willing to wait."""
+
+
+def _is_lock_error(error: Exception) -> bool:
+    text = str(error).lower()
+    return any(message in text for message in _LOCK_MESSAGES)
+
+
+def _checked_identifier(name: str) -> str:
+    # Identifiers cannot be bound as parameters, so they are validated instead.
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+@contextmanager
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    lock_timeout_s: float = 120.0,
+    search_path: Sequence[str] = ("marts", "staging", "raw", "main"),
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting (with jittered backoff) while another process holds its lock.
+
+    The connection is always closed on exit. A read-only connection to a file that does not
+    exist yet is an error rather than an empty database.
+    """
+    db_path = Path(path)
+    if read_only and not db_path.exists():
+        raise ProfilesError(f"{db_path}: no warehouse here yet (run `profiles demo` or `build`)")
+    if not read_only:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(db_path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error) or time.monotonic() >= deadline:
+                if _is_lock_error(error):
+                    raise WarehouseLockedError(
+                        f"{db_path}: still locked by another process after {lock_timeout_s:.0f} s"
+                    ) from error
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+    try:
+        if not read_only:
+            for schema in SCHEMAS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        existing = {
+            row[0] for row in con.execute("SELECT schema_name FROM information_schema.schemata")
+        }
+        path_schemas = [s for s in search_path if s in existing]
+        if path_schemas:
+            con.execute(f"SET search_path = '{','.join(path_schemas)}'")
+        yield con
+    finally:
+        con.close()
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    order_by: Sequence[str] = (),
+) -> int:
+    """Replace `schema.table` with `frame` in one transaction; returns the row count.
+
+    Rows are written in `order_by` order so that re-materializing gives identical tables.
+    Readers see either the old table or the new one, never a half-written one.
+    """
+    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
+    con.register("_incoming_frame", frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked_identifier(schema)}")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _incoming_frame"
+                + (f" ORDER BY {order}" if order else "")
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("_incoming_frame")
+    return table_row_count(con, schema, table)
+
+
+def table_row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    return int(con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0])
+
+
+def model_sql(name: str, sql_dir: Path = SQL_DIR) -> str:
+    """The text of SQL model `sql/<name>.sql`."""
+    path = sql_dir / f"{_checked_identifier(name)}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"no SQL model {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    sql_dir: Path = SQL_DIR,
+) -> None:
+    """Run model `sql/<name>.sql` (one statement, usually CREATE OR REPLACE TABLE … AS SELECT)
+    inside a transaction, with `$param` placeholders bound from `params`."""
+    sql = model_sql(name, sql_dir)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if params:
+            con.execute(sql, dict(params))
+        else:
+            con.execute(sql)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+) -> pd.DataFrame:
+    return con.execute(sql, params or []).fetchdf()
+
+
+def preview_markdown(frame: pd.DataFrame, rows: int = 10) -> str:
+    """A small Markdown table for asset metadata (never more than `rows` rows)."""
+    head = frame.head(rows)
+    if head.empty:
+        return "_(no rows)_"
+    return head.to_markdown(index=False)

@@ -1,0 +1,94 @@
+"""End to end on the embedded Demo City, and the `profiles` command-line contract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import build, check_evaluations, query, settings_for, table_digest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory: pytest.TempPathFactory):
+    settings = settings_for(tmp_path_factory.mktemp("demo"), source_mode="demo")
+    result = build(settings)
+    return settings, result
+
+
+def test_demo_checks_pass(demo_build) -> None:
+    _, result = demo_build
+    outcomes = check_evaluations(result)
+    assert len(outcomes) >= 9
+    assert [key for key, passed in outcomes.items() if not passed] == []
+
+
+def test_demo_city_shape(demo_build) -> None:
+    settings, _ = demo_build
+    rows = query(
+        settings,
+        "SELECT council_name, dz_count, ward_count FROM dim_council ORDER BY dz_count DESC",
+    )
+    city_name, city_dz, city_wards = rows[0]
+    assert city_name == "Demo City"
+    assert 170 <= city_dz <= 190 and city_wards == 8
+    # Ranks are national across all demo councils, so the city is not all of "Scotland".
+    (n_zones,), = query(settings, "SELECT max(rank) FROM fct_simd WHERE domain = 'overall'")
+    assert n_zones > city_dz
+
+
+def test_demo_is_deterministic(demo_build) -> None:
+    settings, _ = demo_build
+    tables = ["fct_simd", "fct_indicator", "dim_datazone", "geo_datazone", "dim_postcode"]
+    before = {table: table_digest(settings, table) for table in tables}
+    build(settings, "refresh_statistics")
+    assert before == {table: table_digest(settings, table) for table in tables}
+
+
+def _cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_cli_sql_reads_contract_tables_by_bare_name(demo_build) -> None:
+    settings, _ = demo_build
+    completed = _cli(
+        "sql",
+        "SELECT council_code, count(*) AS dz FROM dim_datazone GROUP BY 1 ORDER BY 1",
+        "--warehouse",
+        str(settings.warehouse),
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = list(csv.DictReader(io.StringIO(completed.stdout)))
+    assert rows and set(rows[0]) == {"council_code", "dz"}
+    expected = query(settings, "SELECT count(*) FROM dim_datazone")[0][0]
+    assert sum(int(row["dz"]) for row in rows) == expected
+
+
+def test_cli_sql_is_read_only(demo_build) -> None:
+    settings, _ = demo_build
+    completed = _cli("sql", "DROP TABLE marts.fct_simd", "--warehouse", str(settings.warehouse))
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("profiles: ") and len(completed.stderr.splitlines()) == 1
+    assert query(settings, "SELECT count(*) FROM fct_simd")[0][0] > 0
+
+
+def test_cli_reports_missing_folder_in_one_line(tmp_path: Path) -> None:
+    completed = _cli(
+        "build", "--from", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path / "w.duckdb")
+    )
+    assert completed.returncode == 1
+    assert "nowhere" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
