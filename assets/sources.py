@@ -79,7 +79,6 @@ def raw_source_files(
 
 @dg.asset_check(asset=raw_source_files, description="The folder holds every required kind.")
 def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    required = {"simd_withinds", "dz_lookup"}
     with warehouse.connect(read_only=True) as con:
         found = {
             row[0]
@@ -87,11 +86,12 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
                 "SELECT DISTINCT kind FROM raw.source_file WHERE role = 'primary'"
             ).fetchall()
         }
-    missing = sorted(required - found)
+    missing = [] if found & {"simd_withinds", "simd_sparql_long"} else ["simd (any format)"]
+    missing += [] if "dz_lookup" in found else ["dz_lookup"]
     return check_result(
         not missing,
-        "SIMD with indicators and the data zone lookup are required; population, boundaries "
-        "and postcodes are optional but expected.",
+        "SIMD (with indicators, or SPARQL ranks) and the data zone lookup are required; "
+        "population, boundaries and postcodes are optional but expected.",
         missing=", ".join(missing) or "none",
         optional_missing=", ".join(
             sorted({"population_total", "boundaries_dz", "boundaries_ward", "postcodes_nspl"} - found)
@@ -130,25 +130,38 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
     pool=DUCKDB_POOL,
 )
 def staging_simd(warehouse: WarehouseResource, sources: SourcesResource):
-    """Parse every SIMD 'with indicators' file (one per vintage) once, into three tables."""
+    """Parse each vintage once, into three tables. A vintage comes from its SIMD 'with
+    indicators' file when there is one, else from a statistics.gov.scot SPARQL response
+    (ranks only: the live path), and says which in the metadata."""
     from profiles.sources.simd import read_simd_withinds
+    from profiles.sources.statsgov import read_simd_sparql_long
 
-    files = _primary_files(warehouse, "simd_withinds", all_vintages=True)
-    if files.empty:
-        raise dg.Failure("no SIMD 'with indicators' file among the sources")
+    config_dir = Path(sources.config_dir)
+    withinds = _primary_files(warehouse, "simd_withinds", all_vintages=True)
+    sparql = _primary_files(warehouse, "simd_sparql_long", all_vintages=True)
+    sparql = sparql[~sparql["vintage"].isin(withinds["vintage"])]
+    if withinds.empty and sparql.empty:
+        raise dg.Failure("no SIMD file (with indicators, or a SPARQL response) among the sources")
     ranks, indicators, populations = [], [], []
-    for row in files.itertuples():
-        tables = read_simd_withinds(
-            Path(row.path), row.vintage or None, config_dir=Path(sources.config_dir)
-        )
+    for row in withinds.itertuples():
+        tables = read_simd_withinds(Path(row.path), row.vintage or None, config_dir=config_dir)
         ranks.append(tables.ranks)
         indicators.append(tables.indicators)
-        population = tables.population.assign(vintage=tables.ranks["vintage"].iloc[0])
-        populations.append(population)
+        populations.append(tables.population.assign(vintage=tables.vintage))
+    for row in sparql.itertuples():
+        ranks.append(read_simd_sparql_long(Path(row.path), config_dir=config_dir))
+    files = pd.concat([withinds, sparql], ignore_index=True)
+    ranks_only = sorted(sparql["vintage"])
+    indicators = indicators or [pd.DataFrame(columns=list(contract.STG_INDICATOR_COLUMNS))]
+    populations = populations or [
+        pd.DataFrame(columns=["dz_code", "total_population", "working_age_population", "vintage"])
+    ]
     rank_frame = pd.concat(ranks, ignore_index=True)
     indicator_frame = pd.concat(indicators, ignore_index=True)
     population_frame = pd.concat(populations, ignore_index=True)
     provenance = _provenance(files)
+    if ranks_only:
+        provenance["ranks_only_vintages"] = ", ".join(ranks_only)
     with warehouse.connect() as con:
         meta_rank = write_frame(
             con, "staging", "simd_rank", rank_frame, order_by=("vintage", "domain", "dz_code"),
@@ -257,7 +270,7 @@ def stg_population(warehouse: WarehouseResource) -> dg.MaterializeResult:
     "survey responses.",
 )
 def stg_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from profiles.sources.postcodes import read_postcodes
+    from profiles.sources.postcodes import read_nspl
 
     files = pd.concat(
         [_primary_files(warehouse, k) for k in ("postcodes_nspl", "postcodes_spd")],
@@ -267,7 +280,9 @@ def stg_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
         frame = pd.DataFrame(columns=list(contract.STG_POSTCODE_COLUMNS))
         stats: dict[str, Any] = {"note": "no postcode lookup among the sources"}
     else:
-        frame, stats = read_postcodes(Path(files.iloc[0]["path"]))
+        load = read_nspl(Path(files.iloc[0]["path"]))
+        frame = load.frame
+        stats = {k: v for k, v in load.stats().items() if isinstance(v, int)}
     with warehouse.connect() as con:
         metadata = write_frame(
             con, "staging", "postcode", frame, order_by=("postcode_key",),

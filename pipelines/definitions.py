@@ -18,14 +18,23 @@ from profiles.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     import assets.deprivation
     import assets.geography
+    import assets.localities
+    import assets.profiles
     import assets.sources
 
-    modules = [assets.sources, assets.geography, assets.deprivation]
+    modules = [
+        assets.sources,
+        assets.geography,
+        assets.localities,
+        assets.deprivation,
+        assets.profiles,
+    ]
     return dg.Definitions(
         assets=dg.load_assets_from_modules(modules),
         asset_checks=dg.load_asset_checks_from_modules(modules),
         jobs=all_jobs(),
         resources=resources_for(settings),
+        executor=dg.in_process_executor,
     )
 
 

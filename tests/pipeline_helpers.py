@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from pipelines.definitions import build_definitions
 from profiles.settings import Settings
@@ -33,32 +32,39 @@ def build(settings: Settings, job: str = "build_all") -> dg.ExecuteInProcessResu
     return result
 
 
-def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    """`{"asset:check": passed}` for every check evaluated in the run."""
+def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
+    """`{"asset:check": (passed, severity)}` for every check evaluated in the run."""
     outcomes = {}
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            outcomes[key] = evaluation.passed
+            outcomes[key] = (evaluation.passed, evaluation.severity.value)
     return outcomes
 
 
+def failed_checks(result: dg.ExecuteInProcessResult, severity: str = "ERROR") -> list[str]:
+    return sorted(
+        key
+        for key, (passed, level) in check_evaluations(result).items()
+        if not passed and level == severity
+    )
+
+
 def query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    """Read-only query with contract tables reachable by bare name, as `profiles sql` does."""
+    from profiles import warehouse
+
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def table_digest(settings: Settings, table: str) -> str:
     """An order-sensitive digest of a whole table, to compare two builds."""
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    from profiles import warehouse
+
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
         frame = con.execute(f"SELECT * FROM {table}").fetchdf()
-    finally:
-        con.close()
     import hashlib
 
     import pandas as pd

@@ -56,14 +56,27 @@ def resolve_source_folder(settings: Settings) -> ResolvedSources:
         if folder is None or not folder.is_dir():
             raise ProfilesError(f"{folder}: source folder does not exist")
         return ResolvedSources(folder=folder, mode="folder", notes=())
-    from profiles.live.statsgov import fetch_live_folder
+    return _fetch_live(settings)
 
-    folder, records, notes = fetch_live_folder(
-        base_url=settings.base_url,
-        cache_dir=settings.cache_dir,
-        offline=settings.offline,
-        config_dir=settings.config_dir,
-    )
+
+def _fetch_live(settings: Settings) -> ResolvedSources:
+    """Download (or replay offline) statistics.gov.scot files into the raw cache, then
+    expose the current files as a folder of published files."""
+    from profiles.contract import SIMD_VINTAGES
+    from profiles.live.cache import RawCache
+    from profiles.live.statsgov import StatsGovSource
+
+    cache = RawCache(settings.cache_dir)
+    source = StatsGovSource(settings.base_url, cache=cache, fallback_to_cache=True)
+    records = source.fetch_all(SIMD_VINTAGES, offline=settings.offline)
+    folder = settings.cache_dir / "current"
+    if folder.exists():
+        for stale in folder.iterdir():
+            stale.unlink()
+    source.materialise_folder(folder, records)
+    notes = [f"{record.dataset}: {record.mode} from {record.source}" for record in records]
+    notes += [f"{dataset}: fell back to cache ({reason})" for dataset, reason in
+              source.failures.items()]
     return ResolvedSources(
         folder=folder, mode="live", notes=tuple(notes), live_records=tuple(records)
     )
@@ -78,8 +91,20 @@ def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
 
     published = discover_published_files(resolved.folder)
     live_by_sha = {record.sha256: record for record in resolved.live_records}
+    # Kinds with vintages (SIMD) have a primary file per vintage, as each vintage is loaded;
+    # other kinds have one primary file, the most complete.
+    primaries = set()
+    for kind in published.kinds() - {"unknown"}:
+        vintages = {e.vintage for e in published.entries(kind)}
+        for vintage in vintages if vintages != {None} else {None}:
+            chosen = published.primary(kind, vintage)
+            if chosen is not None:
+                primaries.add(chosen)
     rows: list[dict[str, object]] = []
-    for entry in published.entries:
+    for entry in published.files:
+        role = "unknown" if entry.kind == "unknown" else (
+            "primary" if entry.path in primaries else "alternate"
+        )
         record = record_for_file(
             entry.path,
             dataset=entry.kind,
@@ -102,9 +127,9 @@ def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
             {
                 "kind": entry.kind,
                 "vintage": entry.vintage or "",
-                "role": entry.role,
+                "role": role,
                 **{k: v for k, v in record.as_dict().items() if k != "vintage"},
-                "detail": entry.detail or "",
+                "detail": entry.reason or "",
             }
         )
     frame = pd.DataFrame(rows, columns=list(RAW_SOURCE_FILE_COLUMNS))

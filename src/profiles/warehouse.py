@@ -85,7 +85,11 @@ def connect(
             for schema in SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         existing = {
-            row[0] for row in con.execute("SELECT schema_name FROM information_schema.schemata")
+            row[0]
+            for row in con.execute(
+                "SELECT schema_name FROM information_schema.schemata "
+                "WHERE catalog_name = current_database()"
+            ).fetchall()
         }
         path_schemas = [s for s in search_path if s in existing]
         if path_schemas:

@@ -1,0 +1,1 @@
+"""Locality profile computations: deprivation, indicators, inequality, assembly."""

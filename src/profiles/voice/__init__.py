@@ -1,0 +1,1 @@
+"""Community voice: survey ingestion, redaction, geocoding, theme coding, summaries, reach."""
