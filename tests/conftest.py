@@ -29,3 +29,12 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory):
+    """The Demo City built once through Dagster for the whole session: (settings, result)."""
+    from tests.pipeline_helpers import build, settings_for
+
+    settings = settings_for(tmp_path_factory.mktemp("demo"), source_mode="demo")
+    return settings, build(settings)

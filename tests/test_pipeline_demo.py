@@ -23,13 +23,6 @@ from tests.pipeline_helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo_build(tmp_path_factory: pytest.TempPathFactory):
-    settings = settings_for(tmp_path_factory.mktemp("demo"), source_mode="demo")
-    result = build(settings)
-    return settings, result
-
-
 def test_demo_checks_pass(demo_build) -> None:
     _, result = demo_build
     assert len(check_evaluations(result)) >= 15
