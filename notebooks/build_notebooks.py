@@ -139,8 +139,9 @@ px.bar(shares, x="area", y="share", color="vintage", barmode="group",
        color_discrete_sequence=["#0072B2", "#E69F00"],
        labels={"share": "Share of data zones in Scotland's 20% most deprived"},
        title="Local share in the 20% most deprived, by SIMD vintage").show()'''),
-        new_code_cell('''# Rank differences between vintages are deliberately absent from the warehouse.
-assert sql("SELECT count(*) FROM locality_profile WHERE measure_id LIKE '%rank%'").iloc[0, 0] == 0'''),
+        new_code_cell('''# Rank differences between vintages are deliberately absent.
+rank_rows = sql("SELECT count(*) FROM locality_profile WHERE measure_id LIKE '%rank%'")
+assert rank_rows.iloc[0, 0] == 0'''),
     ])
 
 
@@ -157,7 +158,7 @@ def voice_notebook() -> nbformat.NotebookNode:
     "ORDER BY people_share_most_deprived_20 DESC NULLS LAST LIMIT 1", COUNCIL).iloc[0, 0]
 sql("SELECT * FROM locality_summary WHERE council_code = ? AND locality_id = ? AND vintage = ?",
     COUNCIL, LOCALITY, VINTAGE).T'''),
-        new_code_cell('''tables = set(sql("SELECT table_name FROM information_schema.tables")["table_name"])
+        new_code_cell('''tables = set(sql("SELECT table_name FROM information_schema.tables").table_name)
 if "voice_theme_summary" in tables:
     voice = sql("""
         SELECT theme_id, responses, mean_score, low_score_share, mention_share, suppressed

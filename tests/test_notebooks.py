@@ -36,7 +36,10 @@ def test_notebook_runs_on_demo_warehouse(
     monkeypatch.setenv("PROFILES_WAREHOUSE", str(settings.warehouse))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()  # raises CellExecutionError with the failing cell on any error
     errors = [
