@@ -46,8 +46,11 @@ dim_simd_vintage = sql_model_asset(
 )
 
 
-@dg.asset_check(asset=fct_simd, description="Exactly one row per data zone per vintage per "
-                "domain, and every vintage has all of its data zones.")
+@dg.asset_check(
+    asset=fct_simd,
+    description="Exactly one row per data zone per vintage per "
+    "domain, and every vintage has all of its data zones.",
+)
 def fct_simd_one_row_per_dz(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         duplicates = con.execute(
@@ -71,9 +74,12 @@ def fct_simd_one_row_per_dz(warehouse: WarehouseResource) -> dg.AssetCheckResult
     )
 
 
-@dg.asset_check(asset=fct_simd, description="Per vintage and domain, ranks are a permutation "
-                "of 1..N up to the ties SIMD publishes; bands nest (vigintile in decile in "
-                "quintile).")
+@dg.asset_check(
+    asset=fct_simd,
+    description="Per vintage and domain, ranks are a permutation "
+    "of 1..N up to the ties SIMD publishes; bands nest (vigintile in decile in "
+    "quintile).",
+)
 def fct_simd_ranks_are_permutation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     # Sorted, the k data zones of a tie group occupy positions lo..hi; the published tied
     # rank must lie within them (SIMD averages most ties, x.5, but 2020v2 publishes the 12
@@ -115,8 +121,11 @@ def fct_simd_ranks_are_permutation(warehouse: WarehouseResource) -> dg.AssetChec
     )
 
 
-@dg.asset_check(asset=fct_simd, description="Every SIMD data zone is in the data zone lookup.",
-                additional_deps=[dim_datazone])
+@dg.asset_check(
+    asset=fct_simd,
+    description="Every SIMD data zone is in the data zone lookup.",
+    additional_deps=[dim_datazone],
+)
 def fct_simd_in_lookup(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         failures = con.execute(
@@ -135,8 +144,11 @@ def fct_simd_in_lookup(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=fct_indicator, description="Suppressed cells carry no value, and no "
-                "indicator value is outside its unit's possible range.")
+@dg.asset_check(
+    asset=fct_indicator,
+    description="Suppressed cells carry no value, and no "
+    "indicator value is outside its unit's possible range.",
+)
 def fct_indicator_suppression_and_range(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         failures = con.execute(
@@ -162,9 +174,12 @@ def fct_indicator_suppression_and_range(warehouse: WarehouseResource) -> dg.Asse
     )
 
 
-@dg.asset_check(asset=fct_indicator, description="Numerators do not exceed their denominators "
-                "(WARN: SIMD divides Census 2011 counts by later populations, so a few data zones "
-                "legitimately do; they are listed).")
+@dg.asset_check(
+    asset=fct_indicator,
+    description="Numerators do not exceed their denominators "
+    "(WARN: SIMD divides Census 2011 counts by later populations, so a few data zones "
+    "legitimately do; they are listed).",
+)
 def fct_indicator_numerator_within_denominator(
     warehouse: WarehouseResource,
 ) -> dg.AssetCheckResult:

@@ -61,8 +61,11 @@ geo_ward = sql_model_asset(
 )
 
 
-@dg.asset_check(asset=dim_datazone, description="Every data zone maps to exactly one ward "
-                "and one council, and codes have the right GSS prefixes.")
+@dg.asset_check(
+    asset=dim_datazone,
+    description="Every data zone maps to exactly one ward "
+    "and one council, and codes have the right GSS prefixes.",
+)
 def dim_datazone_hierarchy(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         failures = con.execute(
@@ -93,8 +96,11 @@ def dim_datazone_hierarchy(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=dim_datazone, description="Data zone populations add up to the published "
-                "council and Scotland totals of the same year and file.")
+@dg.asset_check(
+    asset=dim_datazone,
+    description="Data zone populations add up to the published "
+    "council and Scotland totals of the same year and file.",
+)
 def dim_datazone_population_sums(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         comparison = con.execute(
@@ -132,8 +138,11 @@ def dim_datazone_population_sums(warehouse: WarehouseResource) -> dg.AssetCheckR
     )
 
 
-@dg.asset_check(asset=geo_datazone, description="Polygons are valid, non-empty, in "
-                "EPSG:27700 (coordinates in the British National Grid range), one per data zone.")
+@dg.asset_check(
+    asset=geo_datazone,
+    description="Polygons are valid, non-empty, in "
+    "EPSG:27700 (coordinates in the British National Grid range), one per data zone.",
+)
 def geo_datazone_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(
@@ -146,8 +155,11 @@ def geo_datazone_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         return check_result(True, "no data zone polygons among the sources", polygons=0)
     geoms = shapely.from_wkb(frame["geometry_wkb"].map(bytes).to_numpy())
     bounds = shapely.bounds(geoms)
-    in_bng = (bounds[:, 0] >= 0) & (bounds[:, 2] <= 700_000) & (bounds[:, 1] >= 0) & (
-        bounds[:, 3] <= 1_300_000
+    in_bng = (
+        (bounds[:, 0] >= 0)
+        & (bounds[:, 2] <= 700_000)
+        & (bounds[:, 1] >= 0)
+        & (bounds[:, 3] <= 1_300_000)
     )
     bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms) | ~in_bng
     failures = frame.loc[bad, ["dz_code"]]
@@ -162,8 +174,9 @@ def geo_datazone_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=dim_postcode, description="Live postcodes resolve to a known data zone.",
-                blocking=False)
+@dg.asset_check(
+    asset=dim_postcode, description="Live postcodes resolve to a known data zone.", blocking=False
+)
 def dim_postcode_resolves(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         total, live, unknown = con.execute(

@@ -82,20 +82,32 @@ def localities(warehouse: WarehouseResource, sources: SourcesResource):
         scope = ", ".join(councils) if councils else "all councils"
         dim_locality = built.dim_locality
         meta_dim = write_frame(
-            con, "marts", "dim_locality", dim_locality,
+            con,
+            "marts",
+            "dim_locality",
+            dim_locality,
             order_by=("council_code", "locality_id"),
             extra={
                 "scope": scope,
                 "councils": int(dim_locality["council_code"].nunique()),
-                "from_config": int((dim_locality["definition_version"] != "default-one-per-ward").sum()),
+                "from_config": int(
+                    (dim_locality["definition_version"] != "default-one-per-ward").sum()
+                ),
             },
         )
         meta_bridge = write_frame(
-            con, "marts", "bridge_dz_locality", built.bridge,
-            order_by=("council_code", "locality_id", "dz_code"), extra={"scope": scope},
+            con,
+            "marts",
+            "bridge_dz_locality",
+            built.bridge,
+            order_by=("council_code", "locality_id", "dz_code"),
+            extra={"scope": scope},
         )
         meta_cov = write_frame(
-            con, "marts", "locality_coverage", built.coverage,
+            con,
+            "marts",
+            "locality_coverage",
+            built.coverage,
             order_by=("council_code", "issue", "dz_code", "locality_ids"),
             extra={
                 "issues_by_kind": dg.MetadataValue.json(
@@ -108,9 +120,12 @@ def localities(warehouse: WarehouseResource, sources: SourcesResource):
     yield dg.MaterializeResult(asset_key=["marts", "locality_coverage"], metadata=meta_cov)
 
 
-@dg.asset_check(asset=["marts", "locality_coverage"], blocking=False,
-                description="Every data zone of a council in scope is in exactly one locality "
-                "(unless overlap is declared intended), and every configured code exists.")
+@dg.asset_check(
+    asset=["marts", "locality_coverage"],
+    blocking=False,
+    description="Every data zone of a council in scope is in exactly one locality "
+    "(unless overlap is declared intended), and every configured code exists.",
+)
 def locality_coverage_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         issues = con.execute(
@@ -152,7 +167,11 @@ def dz_ward_crosscheck(warehouse: WarehouseResource) -> dg.MaterializeResult:
             )
         frame["agrees"] = frame["lookup_ward_code"] == frame["polygon_ward_code"]
         metadata = write_frame(
-            con, "marts", "dz_ward_crosscheck", frame, order_by=("dz_code",),
+            con,
+            "marts",
+            "dz_ward_crosscheck",
+            frame,
+            order_by=("dz_code",),
             extra={
                 "agree": int(frame["agrees"].sum()),
                 "disagree": int((~frame["agrees"]).sum()),
@@ -161,9 +180,12 @@ def dz_ward_crosscheck(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset_check(asset=dz_ward_crosscheck, blocking=False,
-                description="Best-fit ward and polygon ward agree for each data zone (WARN: "
-                "disagreements are listed for review, not errors).")
+@dg.asset_check(
+    asset=dz_ward_crosscheck,
+    blocking=False,
+    description="Best-fit ward and polygon ward agree for each data zone (WARN: "
+    "disagreements are listed for review, not errors).",
+)
 def dz_ward_crosscheck_agrees(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         disagreements = con.execute(

@@ -18,8 +18,8 @@ from assets._io import DUCKDB_POOL, check_result, write_frame
 from assets.deprivation import fct_indicator, fct_simd
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles.contract import SIMD_VINTAGES
-from profiles.simd import load_indicator_catalogue
 from profiles.profile import assemble, deprivation, indicators, inequality
+from profiles.simd import load_indicator_catalogue
 from profiles.stats.disclosure import load_disclosure_rules
 
 GROUP = "deprivation"
@@ -47,12 +47,25 @@ def _profile_settings(config_dir: Path) -> dict:
 def _headline_markdown(summary: pd.DataFrame) -> str:
     latest = summary["vintage"].max() if not summary.empty else None
     rows = summary[(summary["vintage"] == latest) & (summary["area_level"] != "scotland")]
-    columns = [c for c in ("council_code", "locality_name", "population",
-                           "local_share_most_deprived_20", "people_share_most_deprived_20",
-                           "income_deprived", "most_deprived_dz_name") if c in rows.columns]
+    columns = [
+        c
+        for c in (
+            "council_code",
+            "locality_name",
+            "population",
+            "local_share_most_deprived_20",
+            "people_share_most_deprived_20",
+            "income_deprived",
+            "most_deprived_dz_name",
+        )
+        if c in rows.columns
+    ]
     head = rows[columns].head(40).copy()
-    for column in ("local_share_most_deprived_20", "people_share_most_deprived_20",
-                   "income_deprived"):
+    for column in (
+        "local_share_most_deprived_20",
+        "people_share_most_deprived_20",
+        "income_deprived",
+    ):
         if column in head:
             head[column] = (head[column] * 100).round(1).astype(str) + "%"
     return f"SIMD {latest}\n\n" + head.to_markdown(index=False)
@@ -101,7 +114,10 @@ def locality_profile(warehouse: WarehouseResource, sources: SourcesResource):
         data = _inputs(con)
         councils = sorted(data["dim_locality"]["council_code"].unique())
         depr = deprivation.deprivation_measures(
-            data["fct_simd"], data["simd_population"], data["dim_datazone"], data["bridge"],
+            data["fct_simd"],
+            data["simd_population"],
+            data["dim_datazone"],
+            data["bridge"],
             councils=councils,
         )
         vintages = [v for v in SIMD_VINTAGES if v in set(depr["vintage"])]
@@ -111,19 +127,29 @@ def locality_profile(warehouse: WarehouseResource, sources: SourcesResource):
             else depr.iloc[0:0]
         )
         ind = indicators.indicator_measures(
-            data["fct_indicator"], data["simd_population"], data["dim_datazone"],
-            data["bridge"], catalogue, councils=councils,
+            data["fct_indicator"],
+            data["simd_population"],
+            data["dim_datazone"],
+            data["bridge"],
+            catalogue,
+            councils=councils,
         )
         profile = assemble.assemble_profile(depr, change, ind, rules)
         most = deprivation.most_deprived_zones(
-            data["fct_simd"], data["dim_datazone"], data["bridge"],
-            per_area=int(settings.get("most_deprived_per_area", 5)), councils=councils,
+            data["fct_simd"],
+            data["dim_datazone"],
+            data["bridge"],
+            per_area=int(settings.get("most_deprived_per_area", 5)),
+            councils=councils,
         )
         summary = assemble.summary_wide(
             profile, data["dim_locality"], most, settings["headline_measures"]
         )
         meta_profile = write_frame(
-            con, "marts", "locality_profile", profile,
+            con,
+            "marts",
+            "locality_profile",
+            profile,
             order_by=("council_code", "locality_id", "vintage", "measure_id"),
             extra={
                 "measures": int(profile["measure_id"].nunique()),
@@ -132,19 +158,23 @@ def locality_profile(warehouse: WarehouseResource, sources: SourcesResource):
             },
         )
         meta_summary = write_frame(
-            con, "marts", "locality_summary", summary,
+            con,
+            "marts",
+            "locality_summary",
+            summary,
             order_by=("council_code", "area_level", "locality_id", "vintage"),
             extra={"headline": dg.MetadataValue.md(_headline_markdown(summary))},
         )
         meta_most = write_frame(
-            con, "marts", "locality_most_deprived_dz", most,
+            con,
+            "marts",
+            "locality_most_deprived_dz",
+            most,
             order_by=("council_code", "locality_id", "vintage", "position"),
         )
     yield dg.MaterializeResult(asset_key=["marts", "locality_profile"], metadata=meta_profile)
     yield dg.MaterializeResult(asset_key=["marts", "locality_summary"], metadata=meta_summary)
-    yield dg.MaterializeResult(
-        asset_key=["marts", "locality_most_deprived_dz"], metadata=meta_most
-    )
+    yield dg.MaterializeResult(asset_key=["marts", "locality_most_deprived_dz"], metadata=meta_most)
 
 
 @dg.asset(
@@ -168,21 +198,30 @@ def locality_inequality(warehouse: WarehouseResource, sources: SourcesResource):
         data = _inputs(con)
         councils = sorted(data["dim_locality"]["council_code"].unique())
         frame = inequality.inequality_measures(
-            data["fct_indicator"], data["fct_simd"], data["dim_datazone"], data["bridge"],
-            catalogue, councils=councils,
+            data["fct_indicator"],
+            data["fct_simd"],
+            data["dim_datazone"],
+            data["bridge"],
+            catalogue,
+            councils=councils,
             min_areas=int(settings.get("inequality_min_data_zones", 10)),
         )
         metadata = write_frame(
-            con, "marts", "locality_inequality", frame,
+            con,
+            "marts",
+            "locality_inequality",
+            frame,
             order_by=("council_code", "locality_id", "vintage", "indicator"),
             extra={"rows_without_sii": int((frame["sii_note"] != "").sum()) if len(frame) else 0},
         )
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset_check(asset=["marts", "locality_profile"],
-                description="Every locality has a row for every measure its council has, for "
-                "every vintage (complete profiles).")
+@dg.asset_check(
+    asset=["marts", "locality_profile"],
+    description="Every locality has a row for every measure its council has, for "
+    "every vintage (complete profiles).",
+)
 def locality_profile_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         failures = con.execute(
@@ -208,12 +247,18 @@ def locality_profile_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
             """
         ).fetchdf()
         localities = con.execute("SELECT count(*) FROM marts.dim_locality").fetchone()[0]
-    return check_result(failures.empty, "same measures for each locality as for its council",
-                        failures=failures, localities=int(localities))
+    return check_result(
+        failures.empty,
+        "same measures for each locality as for its council",
+        failures=failures,
+        localities=int(localities),
+    )
 
 
-@dg.asset_check(asset=["marts", "locality_profile"],
-                description="No published people count is below the disclosure threshold.")
+@dg.asset_check(
+    asset=["marts", "locality_profile"],
+    description="No published people count is below the disclosure threshold.",
+)
 def locality_profile_disclosure(
     warehouse: WarehouseResource, sources: SourcesResource
 ) -> dg.AssetCheckResult:
@@ -225,14 +270,17 @@ def locality_profile_disclosure(
             "AND numerator > 0 AND numerator < ? ORDER BY ALL LIMIT 50",
             [rules.threshold],
         ).fetchdf()
-    return check_result(failures.empty, f"no visible count in 1..{rules.threshold - 1}",
-                        failures=failures)
+    return check_result(
+        failures.empty, f"no visible count in 1..{rules.threshold - 1}", failures=failures
+    )
 
 
-@dg.asset_check(asset=["marts", "locality_profile"],
-                description="Each council's local share of data zones in the 20% most deprived "
-                "equals SIMD's own quintile-1 count in fct_simd (a reconciliation with the "
-                "published classification).")
+@dg.asset_check(
+    asset=["marts", "locality_profile"],
+    description="Each council's local share of data zones in the 20% most deprived "
+    "equals SIMD's own quintile-1 count in fct_simd (a reconciliation with the "
+    "published classification).",
+)
 def locality_profile_reconciles_with_simd(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         failures = con.execute(

@@ -6,13 +6,12 @@ parser from `profiles.sources`, writes the frame, and reports provenance (file, 
 vintage) in its metadata. Parsing rules live in the parsers, not here.
 """
 
-
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import pandas as pd
+from dagster import AssetExecutionContext
 
 from assets._io import DUCKDB_POOL, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
@@ -94,7 +93,9 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
         "population, boundaries and postcodes are optional but expected.",
         missing=", ".join(missing) or "none",
         optional_missing=", ".join(
-            sorted({"population_total", "boundaries_dz", "boundaries_ward", "postcodes_nspl"} - found)
+            sorted(
+                {"population_total", "boundaries_dz", "boundaries_ward", "postcodes_nspl"} - found
+            )
         )
         or "none",
     )
@@ -164,11 +165,18 @@ def staging_simd(warehouse: WarehouseResource, sources: SourcesResource):
         provenance["ranks_only_vintages"] = ", ".join(ranks_only)
     with warehouse.connect() as con:
         meta_rank = write_frame(
-            con, "staging", "simd_rank", rank_frame, order_by=("vintage", "domain", "dz_code"),
+            con,
+            "staging",
+            "simd_rank",
+            rank_frame,
+            order_by=("vintage", "domain", "dz_code"),
             extra={**provenance, "vintages": ", ".join(sorted(rank_frame["vintage"].unique()))},
         )
         meta_ind = write_frame(
-            con, "staging", "simd_indicator", indicator_frame,
+            con,
+            "staging",
+            "simd_indicator",
+            indicator_frame,
             order_by=("vintage", "indicator", "dz_code"),
             extra={
                 **provenance,
@@ -177,8 +185,12 @@ def staging_simd(warehouse: WarehouseResource, sources: SourcesResource):
             },
         )
         meta_pop = write_frame(
-            con, "staging", "simd_population", population_frame,
-            order_by=("vintage", "dz_code"), extra=provenance,
+            con,
+            "staging",
+            "simd_population",
+            population_frame,
+            order_by=("vintage", "dz_code"),
+            extra=provenance,
         )
     yield dg.MaterializeResult(asset_key=["staging", "simd_rank"], metadata=meta_rank)
     yield dg.MaterializeResult(asset_key=["staging", "simd_indicator"], metadata=meta_ind)
@@ -251,7 +263,10 @@ def stg_population(warehouse: WarehouseResource) -> dg.MaterializeResult:
     frame = frame.drop_duplicates(["area_code", "year", "sex", "age_band"], keep="first")
     with warehouse.connect() as con:
         metadata = write_frame(
-            con, "staging", "population", frame,
+            con,
+            "staging",
+            "population",
+            frame,
             order_by=("year", "area_code", "sex", "age_band"),
             extra={**_provenance(files), "duplicate_rows_dropped": before - len(frame)},
         )
@@ -285,7 +300,11 @@ def stg_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
         stats = {k: v for k, v in load.stats().items() if isinstance(v, int)}
     with warehouse.connect() as con:
         metadata = write_frame(
-            con, "staging", "postcode", frame, order_by=("postcode_key",),
+            con,
+            "staging",
+            "postcode",
+            frame,
+            order_by=("postcode_key",),
             extra={**_provenance(files), **{f"rows_{k}": v for k, v in stats.items()}},
         )
     return dg.MaterializeResult(metadata=metadata)
@@ -321,7 +340,11 @@ def stg_boundary(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
     with warehouse.connect() as con:
         metadata = write_frame(
-            con, "staging", "boundary", frame, order_by=("area_type", "area_code"),
+            con,
+            "staging",
+            "boundary",
+            frame,
+            order_by=("area_type", "area_code"),
             extra={**_provenance(files), "validation": dg.MetadataValue.json(checks)},
         )
     return dg.MaterializeResult(metadata=metadata)

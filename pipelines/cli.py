@@ -52,11 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     origin = build.add_mutually_exclusive_group(required=True)
     origin.add_argument("--from", dest="source_dir", type=Path, help="folder of published files")
     origin.add_argument("--live", action="store_true", help="download from statistics.gov.scot")
-    build.add_argument("--base-url", default=DEFAULT_BASE_URL, help="statistics.gov.scot or a mirror")
+    build.add_argument(
+        "--base-url", default=DEFAULT_BASE_URL, help="statistics.gov.scot or a mirror"
+    )
     build.add_argument(
         "--offline", action="store_true", help="with --live: replay the last good download cache"
     )
-    build.add_argument("--council", help="limit locality outputs to this council (name or S12 code)")
+    build.add_argument(
+        "--council", help="limit locality outputs to this council (name or S12 code)"
+    )
     build.add_argument(
         "--job",
         default="build_all",

@@ -16,7 +16,6 @@ from tests.pipeline_helpers import (
     check_evaluations,
     failed_checks,
     query,
-    settings_for,
     table_digest,
 )
 
@@ -39,7 +38,7 @@ def test_demo_city_shape(demo_build) -> None:
     assert city_name == "Demo City"
     assert 170 <= city_dz <= 190 and city_wards == 8
     # Ranks are national across all demo councils, so the city is not all of "Scotland".
-    (n_zones,), = query(settings, "SELECT max(rank) FROM fct_simd WHERE domain = 'overall'")
+    ((n_zones,),) = query(settings, "SELECT max(rank) FROM fct_simd WHERE domain = 'overall'")
     assert n_zones > city_dz
 
 

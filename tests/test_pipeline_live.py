@@ -81,7 +81,7 @@ def test_live_build_then_service_failure_keeps_last_good_data(
     counts = dict(
         query(settings, "SELECT vintage, count(DISTINCT dz_code) FROM fct_simd GROUP BY 1")
     )
-    (zones,), = query(settings, "SELECT count(*) FROM dim_datazone")
+    ((zones,),) = query(settings, "SELECT count(*) FROM dim_datazone")
     assert counts == {"2016": zones, "2020v2": zones}
     sources = query(
         settings,
@@ -99,8 +99,12 @@ def test_live_build_then_service_failure_keeps_last_good_data(
         result = build(settings, "refresh_statistics")
         assert failed_checks(result, "ERROR") == []
     assert query(settings, "SELECT * FROM fct_simd ORDER BY ALL") == before
-    modes = {mode for (mode,) in query(settings, "SELECT DISTINCT mode FROM raw.source_file "
-                                                 "WHERE kind = 'simd_sparql_long'")}
+    modes = {
+        mode
+        for (mode,) in query(
+            settings, "SELECT DISTINCT mode FROM raw.source_file WHERE kind = 'simd_sparql_long'"
+        )
+    }
     assert modes == {"live-cache"}
 
 

@@ -44,10 +44,9 @@ def test_error_checks_pass_and_warnings_are_the_known_ones(real_build) -> None:
         "marts/dz_ward_crosscheck:dz_ward_crosscheck_agrees",
         "marts/fct_indicator:fct_indicator_numerator_within_denominator",
     ]
-    (dundee_disagree,), = query(
+    ((dundee_disagree,),) = query(
         settings,
-        "SELECT count(*) FILTER (NOT agrees) FROM marts.dz_ward_crosscheck "
-        "WHERE council_code = ?",
+        "SELECT count(*) FILTER (NOT agrees) FROM marts.dz_ward_crosscheck WHERE council_code = ?",
         [DUNDEE],
     )
     assert dundee_disagree == 7  # MANIFEST: 181 of 188 representative points agree
@@ -65,7 +64,7 @@ def test_all_data_zones_both_vintages(real_build) -> None:
 
 def test_dundee_geography(real_build) -> None:
     settings, _ = real_build
-    (dz, iz, wards), = query(
+    ((dz, iz, wards),) = query(
         settings,
         "SELECT count(*), count(DISTINCT iz_code), count(DISTINCT ward_code) "
         "FROM dim_datazone WHERE council_code = ?",
@@ -80,14 +79,20 @@ def test_dundee_geography(real_build) -> None:
         )
     )
     assert per_ward == {
-        "S13002545": 26, "S13002546": 25, "S13002547": 22, "S13002548": 23,
-        "S13002549": 22, "S13002551": 22, "S13002552": 25, "S13002830": 23,
+        "S13002545": 26,
+        "S13002546": 25,
+        "S13002547": 22,
+        "S13002548": 23,
+        "S13002549": 22,
+        "S13002551": 22,
+        "S13002552": 25,
+        "S13002830": 23,
     }
 
 
 def test_dundee_simd_headlines(real_build) -> None:
     settings, _ = real_build
-    (quintile1, decile1, most_deprived), = query(
+    ((quintile1, decile1, most_deprived),) = query(
         settings,
         """
         SELECT count(*) FILTER (quintile = 1), count(*) FILTER (decile = 1), arg_min(dz_code, rank)
@@ -97,7 +102,7 @@ def test_dundee_simd_headlines(real_build) -> None:
         [DUNDEE],
     )
     assert (quintile1, decile1, most_deprived) == (70, 45, "S01007801")
-    (scotland_first,), = query(
+    ((scotland_first,),) = query(
         settings,
         "SELECT dz_code FROM fct_simd WHERE vintage = '2020v2' AND domain = 'overall' AND rank = 1",
     )
@@ -106,7 +111,7 @@ def test_dundee_simd_headlines(real_build) -> None:
 
 def test_suppressed_cells_are_not_zero(real_build) -> None:
     settings, _ = real_build
-    (suppressed, with_value), = query(
+    ((suppressed, with_value),) = query(
         settings,
         "SELECT count(*), count(value) FROM fct_indicator "
         "WHERE vintage = '2020v2' AND indicator = 'attendance' AND suppressed",
@@ -131,8 +136,15 @@ def test_provenance_recorded(real_build) -> None:
 
 def test_rebuild_is_identical(real_build) -> None:
     settings, _ = real_build
-    tables = ["fct_simd", "fct_indicator", "dim_datazone", "dim_ward", "geo_datazone",
-              "locality_profile", "locality_inequality"]
+    tables = [
+        "fct_simd",
+        "fct_indicator",
+        "dim_datazone",
+        "dim_ward",
+        "geo_datazone",
+        "locality_profile",
+        "locality_inequality",
+    ]
     before = {table: table_digest(settings, table) for table in tables}
     build(settings)
     after = {table: table_digest(settings, table) for table in tables}
@@ -154,14 +166,14 @@ def test_dundee_profile_reproduces_simd_headlines(real_build) -> None:
     assert measures["simd_overall_pop_count_most_deprived_20"] == 54_497
     assert measures["simd_overall_pop_share_most_deprived_20"] == pytest.approx(54_497 / 148_710)
     assert measures["simd_overall_national_share_most_deprived_20"] == pytest.approx(70 / 1395)
-    (most_deprived,), = query(
+    ((most_deprived,),) = query(
         settings,
         "SELECT dz_code FROM locality_most_deprived_dz WHERE locality_id = ? "
         "AND vintage = '2020v2' AND position = 1",
         [DUNDEE],
     )
     assert most_deprived == "S01007801"
-    (q1_2016,), = query(
+    ((q1_2016,),) = query(
         settings,
         "SELECT value FROM locality_profile WHERE locality_id = ? AND vintage = '2016' "
         "AND measure_id = 'simd_overall_dz_count_most_deprived_20'",
@@ -182,17 +194,35 @@ def test_all_eight_lcpps_have_complete_rows(real_build) -> None:
         [DUNDEE],
     )
     names = [name for name, _, _ in rows]
-    assert names == sorted(["Strathmartine", "Lochee", "West End", "Coldside", "Maryfield",
-                            "North East", "East End", "The Ferry"])
+    assert names == sorted(
+        [
+            "Strathmartine",
+            "Lochee",
+            "West End",
+            "Coldside",
+            "Maryfield",
+            "North East",
+            "East End",
+            "The Ferry",
+        ]
+    )
     assert len({count for _, count, _ in rows}) == 1  # every LCPP has the same measures
     quintile1 = {name: q1 for name, _, q1 in rows}
-    assert quintile1 == {"East End": 15, "Coldside": 14, "Lochee": 12, "Strathmartine": 10,
-                         "Maryfield": 8, "North East": 8, "West End": 3, "The Ferry": 0}
+    assert quintile1 == {
+        "East End": 15,
+        "Coldside": 14,
+        "Lochee": 12,
+        "Strathmartine": 10,
+        "Maryfield": 8,
+        "North East": 8,
+        "West End": 3,
+        "The Ferry": 0,
+    }
 
 
 def test_rates_come_from_numerators_with_intervals(real_build) -> None:
     settings, _ = real_build
-    (value, lower, upper, numerator, denominator, vs_scotland), = query(
+    ((value, lower, upper, numerator, denominator, vs_scotland),) = query(
         settings,
         "SELECT value, lower_ci, upper_ci, numerator, denominator, vs_scotland "
         "FROM locality_profile WHERE locality_id = ? AND vintage = '2020v2' "
@@ -203,7 +233,7 @@ def test_rates_come_from_numerators_with_intervals(real_build) -> None:
     assert lower < value < upper
     assert vs_scotland == "worse"
     # No numerator, no interval: standardised ratios are labelled, not dressed up.
-    (label, lower, vs), = query(
+    ((label, lower, vs),) = query(
         settings,
         "SELECT measure_label, lower_ci, vs_scotland FROM locality_profile "
         "WHERE locality_id = 'east-end' AND vintage = '2020v2' AND measure_id = 'smr'",
@@ -213,7 +243,7 @@ def test_rates_come_from_numerators_with_intervals(real_build) -> None:
 
 def test_change_between_vintages_is_in_shares(real_build) -> None:
     settings, _ = real_build
-    (change,), = query(
+    ((change,),) = query(
         settings,
         "SELECT value FROM locality_profile WHERE locality_id = ? "
         "AND vintage = '2016_to_2020v2' "
@@ -221,20 +251,21 @@ def test_change_between_vintages_is_in_shares(real_build) -> None:
         [DUNDEE],
     )
     assert change == pytest.approx(70 / 188 - 69 / 188)
-    (rank_measures,), = query(
+    ((rank_measures,),) = query(
         settings, "SELECT count(*) FROM locality_profile WHERE measure_id LIKE '%rank%'"
     )
     assert rank_measures == 0
 
 
 def test_other_councils_build_without_code_changes(real_data: Path, tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, source_mode="folder", source_dir=real_data,
-                            council="Highland")
+    settings = settings_for(
+        tmp_path, source_mode="folder", source_dir=real_data, council="Highland"
+    )
     result = build(settings)
     assert failed_checks(result, "ERROR") == []
     rows = query(settings, "SELECT DISTINCT council_code, definition_version FROM dim_locality")
     assert rows == [("S12000017", "default-one-per-ward")]
-    (wards, localities), = query(
+    ((wards, localities),) = query(
         settings,
         "SELECT (SELECT count(*) FROM dim_ward WHERE council_code = 'S12000017'), "
         "(SELECT count(*) FROM dim_locality)",

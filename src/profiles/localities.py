@@ -139,7 +139,9 @@ def load_locality_configs(config_dir: Path) -> dict[str, list[LocalityDefinition
     return configs
 
 
-def default_ward_localities(dim_datazone: pd.DataFrame, council_code: str) -> list[LocalityDefinition]:
+def default_ward_localities(
+    dim_datazone: pd.DataFrame, council_code: str
+) -> list[LocalityDefinition]:
     wards = (
         dim_datazone.loc[dim_datazone["council_code"] == council_code, ["ward_code", "ward_name"]]
         .drop_duplicates("ward_code")
@@ -213,16 +215,26 @@ def build_localities(
                 unknown = [code for code in definition.codes if code not in known]
                 for code in unknown:
                     issues.append(
-                        (council, "unknown_code", None, definition.locality_id,
-                         f"{definition.kind} code {code} is not in this council's lookup")
+                        (
+                            council,
+                            "unknown_code",
+                            None,
+                            definition.locality_id,
+                            f"{definition.kind} code {code} is not in this council's lookup",
+                        )
                     )
                 members = sorted(
                     council_dz.loc[council_dz[column].isin(definition.codes), "dz_code"]
                 )
             if not members:
                 issues.append(
-                    (council, "empty_locality", None, definition.locality_id,
-                     detail or "no data zones matched this locality's definition")
+                    (
+                        council,
+                        "empty_locality",
+                        None,
+                        definition.locality_id,
+                        detail or "no data zones matched this locality's definition",
+                    )
                 )
             localities.append(
                 {
@@ -247,21 +259,23 @@ def build_localities(
         dim_locality=dim_locality.sort_values(["council_code", "locality_id"], ignore_index=True),
         bridge=bridge.sort_values(list(BRIDGE_COLUMNS), ignore_index=True),
         coverage=coverage.sort_values(
-            ["council_code", "issue", "dz_code", "locality_ids"], ignore_index=True,
+            ["council_code", "issue", "dz_code", "locality_ids"],
+            ignore_index=True,
             na_position="first",
         ),
     )
 
 
 def _coverage_issues(
-    dim_datazone: pd.DataFrame, dim_locality: pd.DataFrame, bridge: pd.DataFrame, councils: list[str]
+    dim_datazone: pd.DataFrame,
+    dim_locality: pd.DataFrame,
+    bridge: pd.DataFrame,
+    councils: list[str],
 ) -> list[tuple]:
     issues: list[tuple] = []
     if dim_locality.empty:
         return issues
-    intended = set(
-        dim_locality.loc[dim_locality["allow_overlap"], "locality_id"]
-    )
+    intended = set(dim_locality.loc[dim_locality["allow_overlap"], "locality_id"])
     for council in councils:
         members = bridge[bridge["council_code"] == council]
         council_dz = set(dim_datazone.loc[dim_datazone["council_code"] == council, "dz_code"])
@@ -283,8 +297,10 @@ def resolve_council(dim_council: pd.DataFrame, name_or_code: str) -> str:
     codes = set(dim_council["council_code"])
     if wanted.upper() in codes:
         return wanted.upper()
-    by_name = {str(name).casefold(): code for name, code in
-               zip(dim_council["council_name"], dim_council["council_code"], strict=True)}
+    by_name = {
+        str(name).casefold(): code
+        for name, code in zip(dim_council["council_name"], dim_council["council_code"], strict=True)
+    }
     if wanted.casefold() in by_name:
         return by_name[wanted.casefold()]
     close = difflib.get_close_matches(wanted.casefold(), list(by_name), n=3, cutoff=0.6)

@@ -75,8 +75,9 @@ def _fetch_live(settings: Settings) -> ResolvedSources:
             stale.unlink()
     source.materialise_folder(folder, records)
     notes = [f"{record.dataset}: {record.mode} from {record.source}" for record in records]
-    notes += [f"{dataset}: fell back to cache ({reason})" for dataset, reason in
-              source.failures.items()]
+    notes += [
+        f"{dataset}: fell back to cache ({reason})" for dataset, reason in source.failures.items()
+    ]
     return ResolvedSources(
         folder=folder, mode="live", notes=tuple(notes), live_records=tuple(records)
     )
@@ -102,8 +103,10 @@ def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
                 primaries.add(chosen)
     rows: list[dict[str, object]] = []
     for entry in published.files:
-        role = "unknown" if entry.kind == "unknown" else (
-            "primary" if entry.path in primaries else "alternate"
+        role = (
+            "unknown"
+            if entry.kind == "unknown"
+            else ("primary" if entry.path in primaries else "alternate")
         )
         record = record_for_file(
             entry.path,

@@ -168,7 +168,9 @@ def run_model(
 
 
 def query_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Mapping[str, Any] | Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     return con.execute(sql, params or []).fetchdf()
 

@@ -78,9 +78,7 @@ def assemble_profile(
     indicator_rows = _mask_people_counts(indicator_rows, rules)
 
     columns = [*LOCALITY_PROFILE_COLUMNS, *EXTRA_COLUMNS]
-    profile = pd.concat(
-        [area_facts[columns], indicator_rows[columns]], ignore_index=True
-    )
+    profile = pd.concat([area_facts[columns], indicator_rows[columns]], ignore_index=True)
     profile = profile.sort_values(
         ["council_code", "locality_id", "vintage", "measure_id"], ignore_index=True
     )
@@ -93,21 +91,20 @@ def _mask_people_counts(indicators: pd.DataFrame, rules: DisclosureRules) -> pd.
     Localities and their council total form additive groups per vintage × measure, so a
     hidden locality count cannot be recovered from the council figure.
     """
-    counted = indicators["method"].isin([METHOD_RATIO, METHOD_COUNT]) & indicators[
-        "numerator"
-    ].notna()
+    counted = (
+        indicators["method"].isin([METHOD_RATIO, METHOD_COUNT]) & indicators["numerator"].notna()
+    )
     table = indicators.loc[counted].reset_index(drop=True)
     if table.empty:
         return indicators
     table["is_total"] = table["area_level"] != "locality"
-    table["group"] = (
-        table["council_code"] + "|" + table["vintage"] + "|" + table["measure_id"]
-    )
-    mask = suppression_mask(
-        table, ["numerator"], rules, total_row="is_total", group_keys=["group"]
-    )
-    derived = [c for c in ("value", "lower_ci", "upper_ci", "vs_council", "vs_scotland",
-                           "denominator") if c in mask.columns]
+    table["group"] = table["council_code"] + "|" + table["vintage"] + "|" + table["measure_id"]
+    mask = suppression_mask(table, ["numerator"], rules, total_row="is_total", group_keys=["group"])
+    derived = [
+        c
+        for c in ("value", "lower_ci", "upper_ci", "vs_council", "vs_scotland", "denominator")
+        if c in mask.columns
+    ]
     mask[derived] = mask[derived].to_numpy() | mask[["numerator"]].to_numpy()
     masked = apply_mask(table, mask).drop(columns=["is_total", "group"])
     for column in ("vs_council", "vs_scotland"):
@@ -133,19 +130,32 @@ def summary_wide(
     values = rows.pivot_table(
         index=[*AREA_KEY, "vintage"], columns="measure_id", values="value", aggfunc="first"
     ).rename(columns=names)
-    council = rows[rows["area_level"] == "locality"].pivot_table(
-        index=[*AREA_KEY, "vintage"], columns="measure_id", values="council_value",
-        aggfunc="first",
-    ).rename(columns={k: f"{v}_council" for k, v in names.items()})
+    council = (
+        rows[rows["area_level"] == "locality"]
+        .pivot_table(
+            index=[*AREA_KEY, "vintage"],
+            columns="measure_id",
+            values="council_value",
+            aggfunc="first",
+        )
+        .rename(columns={k: f"{v}_council" for k, v in names.items()})
+    )
     scotland = rows.pivot_table(
-        index=[*AREA_KEY, "vintage"], columns="measure_id", values="scotland_value",
+        index=[*AREA_KEY, "vintage"],
+        columns="measure_id",
+        values="scotland_value",
         aggfunc="first",
     ).rename(columns={k: f"{v}_scotland" for k, v in names.items()})
     wide = values.join(council, how="left").join(scotland, how="left").reset_index()
     first = most_deprived[most_deprived["position"] == 1][
         [*AREA_KEY, "vintage", "dz_code", "dz_name", "rank"]
-    ].rename(columns={"dz_code": "most_deprived_dz_code", "dz_name": "most_deprived_dz_name",
-                      "rank": "most_deprived_dz_rank"})
+    ].rename(
+        columns={
+            "dz_code": "most_deprived_dz_code",
+            "dz_name": "most_deprived_dz_name",
+            "rank": "most_deprived_dz_rank",
+        }
+    )
     wide = wide.merge(first, on=[*AREA_KEY, "vintage"], how="left")
     names_frame = dim_locality[["council_code", "locality_id", "locality_name"]]
     wide = wide.merge(names_frame, on=["council_code", "locality_id"], how="left")

@@ -22,8 +22,13 @@ CUTS = (5, 10, 15, 20)
 
 
 def _measure_frame(
-    grouped: pd.DataFrame, measure_id: str, label: str, numerator: str, denominator: str,
-    *, value: str = "share",
+    grouped: pd.DataFrame,
+    measure_id: str,
+    label: str,
+    numerator: str,
+    denominator: str,
+    *,
+    value: str = "share",
 ) -> pd.DataFrame:
     frame = grouped[[*AREA_KEY, "vintage"]].copy()
     frame["measure_id"] = measure_id
@@ -69,13 +74,20 @@ def deprivation_measures(
             data[f"dz_{band}_{k}"] = hit.astype(int)
             data[f"pop_{band}_{k}"] = np.where(hit, data["total_population"], 0.0)
 
-    value_columns = [c for c in data.columns if c.startswith(("dz_in_", "pop_in_", "dz_quintile",
-                                                              "pop_quintile", "dz_decile",
-                                                              "pop_decile"))]
+    value_columns = [
+        c
+        for c in data.columns
+        if c.startswith(
+            ("dz_in_", "pop_in_", "dz_quintile", "pop_quintile", "dz_decile", "pop_decile")
+        )
+    ]
     grouped = (
         data.groupby([*AREA_KEY, "vintage", "domain"], sort=True)
-        .agg(dz_total=("dz_code", "size"), pop_total=("total_population", "sum"),
-             **{c: (c, "sum") for c in value_columns})
+        .agg(
+            dz_total=("dz_code", "size"),
+            pop_total=("total_population", "sum"),
+            **{c: (c, "sum") for c in value_columns},
+        )
         .reset_index()
     )
     national = grouped[grouped["area_level"] == "scotland"].set_index(["vintage", "domain"])
@@ -92,37 +104,75 @@ def deprivation_measures(
             ].to_numpy()
             with_national = per_domain.assign(national_dz_in_cut=scotland_count)
             frames += [
-                _measure_frame(per_domain, f"simd_{domain}_dz_count_{tag}",
-                               f"Data zones in {where}", f"dz_in_{cut}", "dz_total", value="count"),
-                _measure_frame(per_domain, f"simd_{domain}_dz_share_{tag}",
-                               f"Share of the area's data zones in {where} (local share)",
-                               f"dz_in_{cut}", "dz_total"),
-                _measure_frame(per_domain, f"simd_{domain}_pop_count_{tag}",
-                               f"People living in {where}", f"pop_in_{cut}", "pop_total",
-                               value="count"),
-                _measure_frame(per_domain, f"simd_{domain}_pop_share_{tag}",
-                               f"Share of the area's people living in {where}",
-                               f"pop_in_{cut}", "pop_total"),
-                _measure_frame(with_national, f"simd_{domain}_national_share_{tag}",
-                               f"Share of {where} that are in the area (national share)",
-                               f"dz_in_{cut}", "national_dz_in_cut"),
+                _measure_frame(
+                    per_domain,
+                    f"simd_{domain}_dz_count_{tag}",
+                    f"Data zones in {where}",
+                    f"dz_in_{cut}",
+                    "dz_total",
+                    value="count",
+                ),
+                _measure_frame(
+                    per_domain,
+                    f"simd_{domain}_dz_share_{tag}",
+                    f"Share of the area's data zones in {where} (local share)",
+                    f"dz_in_{cut}",
+                    "dz_total",
+                ),
+                _measure_frame(
+                    per_domain,
+                    f"simd_{domain}_pop_count_{tag}",
+                    f"People living in {where}",
+                    f"pop_in_{cut}",
+                    "pop_total",
+                    value="count",
+                ),
+                _measure_frame(
+                    per_domain,
+                    f"simd_{domain}_pop_share_{tag}",
+                    f"Share of the area's people living in {where}",
+                    f"pop_in_{cut}",
+                    "pop_total",
+                ),
+                _measure_frame(
+                    with_national,
+                    f"simd_{domain}_national_share_{tag}",
+                    f"Share of {where} that are in the area (national share)",
+                    f"dz_in_{cut}",
+                    "national_dz_in_cut",
+                ),
             ]
         for band, count in (("quintile", 5), ("decile", 10)):
             for k in range(1, count + 1):
                 frames += [
-                    _measure_frame(per_domain, f"simd_{domain}_dz_share_{band}_{k}",
-                                   f"Share of data zones in national {domain_label} {band} {k}",
-                                   f"dz_{band}_{k}", "dz_total"),
-                    _measure_frame(per_domain, f"simd_{domain}_pop_share_{band}_{k}",
-                                   f"Share of people in national {domain_label} {band} {k}",
-                                   f"pop_{band}_{k}", "pop_total"),
+                    _measure_frame(
+                        per_domain,
+                        f"simd_{domain}_dz_share_{band}_{k}",
+                        f"Share of data zones in national {domain_label} {band} {k}",
+                        f"dz_{band}_{k}",
+                        "dz_total",
+                    ),
+                    _measure_frame(
+                        per_domain,
+                        f"simd_{domain}_pop_share_{band}_{k}",
+                        f"Share of people in national {domain_label} {band} {k}",
+                        f"pop_{band}_{k}",
+                        "pop_total",
+                    ),
                 ]
     totals = grouped[grouped["domain"] == "overall"]
     frames += [
-        _measure_frame(totals, "simd_dz_count", "Data zones", "dz_total", "dz_total",
-                       value="count"),
-        _measure_frame(totals, "simd_population", "Population SIMD was built on",
-                       "pop_total", "pop_total", value="count"),
+        _measure_frame(
+            totals, "simd_dz_count", "Data zones", "dz_total", "dz_total", value="count"
+        ),
+        _measure_frame(
+            totals,
+            "simd_population",
+            "Population SIMD was built on",
+            "pop_total",
+            "pop_total",
+            value="count",
+        ),
     ]
     measures = pd.concat(frames, ignore_index=True)
     measures["source"] = "SIMD " + measures["vintage"]
@@ -145,15 +195,30 @@ def share_change(measures: pd.DataFrame, earlier: str, later: str) -> pd.DataFra
     change["vintage"] = f"{earlier}_to_{later}"
     change["measure_id"] = change["measure_id"] + "_change"
     change["measure_label"] = (
-        "Change from SIMD " + earlier + " to " + later + " in: " + change["measure_label"]
+        "Change from SIMD "
+        + earlier
+        + " to "
+        + later
+        + " in: "
+        + change["measure_label"]
         + " (proportion points)"
     )
     change["value"] = change["value_later"] - change["value_earlier"]
     change["numerator"] = np.nan
     change["denominator"] = np.nan
     change["source"] = f"SIMD {earlier} and {later}"
-    return change[[*AREA_KEY, "vintage", "measure_id", "measure_label", "value", "numerator",
-                   "denominator", "source"]]
+    return change[
+        [
+            *AREA_KEY,
+            "vintage",
+            "measure_id",
+            "measure_label",
+            "value",
+            "numerator",
+            "denominator",
+            "source",
+        ]
+    ]
 
 
 def most_deprived_zones(
@@ -173,5 +238,6 @@ def most_deprived_zones(
     data = data.sort_values([*AREA_KEY, "vintage", "rank", "dz_code"])
     data["position"] = data.groupby([*AREA_KEY, "vintage"]).cumcount() + 1
     top = data[data["position"] <= per_area]
-    return top[[*AREA_KEY, "vintage", "position", "dz_code", "dz_name", "ward_name", "rank",
-                "decile"]].reset_index(drop=True)
+    return top[
+        [*AREA_KEY, "vintage", "position", "dz_code", "dz_name", "ward_name", "rank", "decile"]
+    ].reset_index(drop=True)

@@ -68,9 +68,14 @@ def indicator_measures(
     grouped = (
         data.groupby(keys, sort=True)
         .agg(
-            num=("num", "sum"), den=("den", "sum"), wx=("wx", "sum"), w_used=("w_used", "sum"),
-            count_sum=("count_sum", "sum"), dz_total=("dz_code", "size"),
-            dz_used=("used", "sum"), dz_suppressed=("is_suppressed", "sum"),
+            num=("num", "sum"),
+            den=("den", "sum"),
+            wx=("wx", "sum"),
+            w_used=("w_used", "sum"),
+            count_sum=("count_sum", "sum"),
+            dz_total=("dz_code", "size"),
+            dz_used=("used", "sum"),
+            dz_suppressed=("is_suppressed", "sum"),
             dz_missing=("is_missing", "sum"),
         )
         .reset_index()
@@ -146,10 +151,30 @@ def indicator_measures(
     grouped["source"] = "SIMD " + grouped["vintage"] + " indicators"
     grouped["polarity"] = grouped["indicator"].map(info["polarity"])
     return grouped[
-        [*AREA_KEY, "vintage", "measure_id", "measure_label", "unit", "method", "value",
-         "lower_ci", "upper_ci", "ci_method", "numerator", "denominator", "council_value",
-         "scotland_value", "vs_council", "vs_scotland", "polarity", "dz_total", "dz_used",
-         "dz_suppressed", "note", "source"]
+        [
+            *AREA_KEY,
+            "vintage",
+            "measure_id",
+            "measure_label",
+            "unit",
+            "method",
+            "value",
+            "lower_ci",
+            "upper_ci",
+            "ci_method",
+            "numerator",
+            "denominator",
+            "council_value",
+            "scotland_value",
+            "vs_council",
+            "vs_scotland",
+            "polarity",
+            "dz_total",
+            "dz_used",
+            "dz_suppressed",
+            "note",
+            "source",
+        ]
     ]
 
 
@@ -158,9 +183,9 @@ def _add_comparators(grouped: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     council_values = grouped[grouped["area_level"] == "council"][
         ["council_code", *value_key, "value"]
     ].rename(columns={"value": "council_value"})
-    scotland_values = grouped[grouped["area_level"] == "scotland"][
-        [*value_key, "value"]
-    ].rename(columns={"value": "scotland_value"})
+    scotland_values = grouped[grouped["area_level"] == "scotland"][[*value_key, "value"]].rename(
+        columns={"value": "scotland_value"}
+    )
     out = grouped.merge(council_values, on=["council_code", *value_key], how="left").merge(
         scotland_values, on=value_key, how="left"
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from profiles.profile.areas import AREA_KEY, area_membership
-from profiles.profile.indicators import METHOD_RATIO, _PER
+from profiles.profile.indicators import _PER, METHOD_RATIO
 from profiles.stats import inequality
 
 DEFAULT_MIN_AREAS = 10
@@ -32,8 +32,9 @@ def inequality_measures(
     """One row per area × vintage × indicator-with-numerator (localities and councils)."""
     ratio_indicators = catalogue.loc[catalogue["has_numerator"], ["indicator", "unit", "label"]]
     membership = area_membership(dim_datazone, bridge, councils=councils, include_scotland=False)
-    overall = fct_simd.loc[fct_simd["domain"] == "overall", ["dz_code", "vintage", "rank",
-                                                            "quintile"]]
+    overall = fct_simd.loc[
+        fct_simd["domain"] == "overall", ["dz_code", "vintage", "rank", "quintile"]
+    ]
     cells = fct_indicator.merge(ratio_indicators[["indicator"]], on="indicator").merge(
         overall, on=["dz_code", "vintage"]
     )
