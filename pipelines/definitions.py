@@ -12,6 +12,7 @@ import dagster as dg
 
 from pipelines.jobs import all_jobs
 from pipelines.resources import resources_for
+from pipelines.schedules import release_check_schedule
 from profiles.settings import Settings
 
 
@@ -33,6 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=dg.load_assets_from_modules(modules),
         asset_checks=dg.load_asset_checks_from_modules(modules),
         jobs=all_jobs(),
+        schedules=[release_check_schedule(settings)],
         resources=resources_for(settings),
         executor=dg.in_process_executor,
     )
