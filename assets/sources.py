@@ -27,11 +27,16 @@ def _primary_files(
 ) -> pd.DataFrame:
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(
-            "SELECT kind, vintage, path, sha256, source, retrieved_at "
+            "SELECT kind, vintage, path, sha256, source, retrieved_at, universe_n_zones "
             "FROM raw.source_file WHERE kind = ? AND role = 'primary' ORDER BY vintage, path",
             [kind],
         ).fetchdf()
     return frame if all_vintages else frame.head(1)
+
+
+def _declared_zones(value: object) -> int | None:
+    """The folder's declared SIMD universe (sources.yaml settings.simd_n_zones), if any."""
+    return None if pd.isna(value) else int(value)
 
 
 def _provenance(files: pd.DataFrame) -> dict[str, Any]:
@@ -145,17 +150,28 @@ def staging_simd(warehouse: WarehouseResource, sources: SourcesResource):
         raise dg.Failure("no SIMD file (with indicators, or a SPARQL response) among the sources")
     ranks, indicators, populations = [], [], []
     for row in withinds.itertuples():
-        tables = read_simd_withinds(Path(row.path), row.vintage or None, config_dir=config_dir)
+        tables = read_simd_withinds(
+            Path(row.path),
+            row.vintage or None,
+            config_dir=config_dir,
+            n_zones=_declared_zones(row.universe_n_zones),
+        )
         ranks.append(tables.ranks)
         indicators.append(tables.indicators)
         populations.append(tables.population.assign(vintage=tables.vintage))
     for row in sparql.itertuples():
-        ranks.append(read_simd_sparql_long(Path(row.path), config_dir=config_dir))
+        ranks.append(
+            read_simd_sparql_long(
+                Path(row.path),
+                config_dir=config_dir,
+                n_zones=_declared_zones(row.universe_n_zones),
+            )
+        )
     files = pd.concat([withinds, sparql], ignore_index=True)
     ranks_only = sorted(sparql["vintage"])
-    indicators = indicators or [pd.DataFrame(columns=list(contract.STG_INDICATOR_COLUMNS))]
+    indicators = indicators or [contract.empty_frame(contract.STG_INDICATOR_COLUMNS)]
     populations = populations or [
-        pd.DataFrame(columns=["dz_code", "total_population", "working_age_population", "vintage"])
+        contract.empty_frame(["dz_code", "total_population", "working_age_population", "vintage"])
     ]
     rank_frame = pd.concat(ranks, ignore_index=True)
     indicator_frame = pd.concat(indicators, ignore_index=True)
@@ -255,7 +271,7 @@ def stg_population(warehouse: WarehouseResource) -> dg.MaterializeResult:
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=list(contract.STG_POPULATION_COLUMNS))
+        else contract.empty_frame(contract.STG_POPULATION_COLUMNS)
     )
     # The same area-year-sex-age may come from two files (e.g. totals and single-year files);
     # keep the first file's figure and say so, rather than double counting.
@@ -292,7 +308,7 @@ def stg_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
         ignore_index=True,
     )
     if files.empty:
-        frame = pd.DataFrame(columns=list(contract.STG_POSTCODE_COLUMNS))
+        frame = contract.empty_frame(contract.STG_POSTCODE_COLUMNS)
         stats: dict[str, Any] = {"note": "no postcode lookup among the sources"}
     else:
         load = read_nspl(Path(files.iloc[0]["path"]))
@@ -336,7 +352,7 @@ def stg_boundary(warehouse: WarehouseResource) -> dg.MaterializeResult:
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=list(contract.STG_BOUNDARY_COLUMNS))
+        else contract.empty_frame(contract.STG_BOUNDARY_COLUMNS)
     )
     with warehouse.connect() as con:
         metadata = write_frame(

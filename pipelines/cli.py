@@ -153,11 +153,15 @@ def run_job(settings: Settings, job_name: str) -> int:
             reason = "run failed"
             if failure is not None and failure.step_failure_data.error is not None:
                 error = failure.step_failure_data.error
-                while error.cause is not None and error.message.startswith(
-                    "Error occurred while executing"
-                ):
+                # Dagster wraps the user's exception; the root cause is what to report.
+                while error.cause is not None:
                     error = error.cause
-                reason = f"{failure.step_key}: {error.message.strip().splitlines()[-1]}"
+                message = error.message.strip().splitlines()[0]
+                # "package.module.ErrorType: text" -> "text": the type adds nothing for users.
+                head, _, text = message.partition(": ")
+                if text and "." in head and " " not in head:
+                    message = text
+                reason = f"{failure.step_key}: {message}"
             raise CliError(reason)
     return 0
 

@@ -48,6 +48,7 @@ class SourcesResource(dg.ConfigurableResource):
     config_dir: str
     council: str | None = None
     offline: bool = False
+    simd_n_zones: int | None = None
 
     def settings(self, warehouse_path: str | Path) -> Settings:
         return Settings(
@@ -62,6 +63,7 @@ class SourcesResource(dg.ConfigurableResource):
             config_dir=Path(self.config_dir),
             council=self.council,
             offline=self.offline,
+            simd_n_zones=self.simd_n_zones,
         )
 
 
@@ -80,5 +82,6 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             config_dir=str(settings.config_dir),
             council=settings.council,
             offline=settings.offline,
+            simd_n_zones=settings.simd_n_zones,
         ),
     }

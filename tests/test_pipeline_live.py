@@ -31,6 +31,7 @@ DOMAIN_LABEL = {
     "housing": "Housing",
 }
 YEAR = {"2016": "2016", "2020v2": "2020"}
+DEMO_ZONES = 340  # the fake service serves the Demo City's universe, not Scotland's
 
 
 def _sparql_body(ranks, vintage: str) -> bytes:
@@ -57,7 +58,7 @@ def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _serve_demo(server: FakeStatsGov, demo: Path) -> None:
     ranks = {
-        vintage: read_simd_withinds(demo / f"simd{vintage}_withinds.csv").ranks
+        vintage: read_simd_withinds(demo / f"simd{vintage}_withinds.csv", n_zones=DEMO_ZONES).ranks
         for vintage in ("2016", "2020v2")
     }
     server.script(
@@ -73,7 +74,9 @@ def test_live_build_then_service_failure_keeps_last_good_data(
 ) -> None:
     with FakeStatsGov() as server:
         _serve_demo(server, demo_sources)
-        settings = settings_for(tmp_path, source_mode="live", base_url=server.base_url)
+        settings = settings_for(
+            tmp_path, source_mode="live", base_url=server.base_url, simd_n_zones=DEMO_ZONES
+        )
         result = build(settings, "refresh_statistics")
         assert failed_checks(result, "ERROR") == []
         sparql_requests = len(server.requests_to("/sparql"))

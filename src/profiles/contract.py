@@ -130,3 +130,14 @@ STG_BOUNDARY_COLUMNS: Final[tuple[str, ...]] = (
     "source_file",
 )
 """`area_type` is `dz` or `ward` (later `iz`, `locality`); `geometry_wkb` is EPSG:27700."""
+
+
+def empty_frame(columns: tuple[str, ...] | list[str]):  # -> pd.DataFrame
+    """A zero-row frame with the given columns, typed as text.
+
+    Written to DuckDB it becomes VARCHAR columns, so models that cast or pattern-match
+    them still bind (an untyped empty pandas column would arrive as INTEGER).
+    """
+    import pandas as pd
+
+    return pd.DataFrame({column: pd.Series(dtype="string") for column in columns})

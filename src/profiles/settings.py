@@ -46,6 +46,9 @@ class Settings:
     config_dir: Path = CONFIG_DIR
     council: str | None = None
     offline: bool = False
+    simd_n_zones: int | None = None
+    """Universe of SIMD ranks when the sources are not Scotland's (a mirror or test server
+    serving a subset); a folder's own sources.yaml declaration takes precedence."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +75,9 @@ class Settings:
             config_dir=_env_path("PROFILES_CONFIG", CONFIG_DIR),
             council=os.environ.get("PROFILES_COUNCIL") or None,
             offline=os.environ.get("PROFILES_OFFLINE", "") in {"1", "true", "yes"},
+            simd_n_zones=int(os.environ["PROFILES_SIMD_N_ZONES"])
+            if os.environ.get("PROFILES_SIMD_N_ZONES")
+            else None,
         )
 
     def with_(self, **changes: object) -> Settings:

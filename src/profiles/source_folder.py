@@ -29,6 +29,7 @@ RAW_SOURCE_FILE_COLUMNS = (
     "retrieved_at",
     "mode",
     "detail",
+    "universe_n_zones",
 )
 
 
@@ -38,6 +39,7 @@ class ResolvedSources:
     mode: str
     notes: tuple[str, ...]
     live_records: tuple[SourceRecord, ...] = ()
+    simd_n_zones: int | None = None
 
 
 def resolve_source_folder(settings: Settings) -> ResolvedSources:
@@ -55,7 +57,9 @@ def resolve_source_folder(settings: Settings) -> ResolvedSources:
         folder = settings.source_dir
         if folder is None or not folder.is_dir():
             raise ProfilesError(f"{folder}: source folder does not exist")
-        return ResolvedSources(folder=folder, mode="folder", notes=())
+        return ResolvedSources(
+            folder=folder, mode="folder", notes=(), simd_n_zones=settings.simd_n_zones
+        )
     return _fetch_live(settings)
 
 
@@ -79,7 +83,11 @@ def _fetch_live(settings: Settings) -> ResolvedSources:
         f"{dataset}: fell back to cache ({reason})" for dataset, reason in source.failures.items()
     ]
     return ResolvedSources(
-        folder=folder, mode="live", notes=tuple(notes), live_records=tuple(records)
+        folder=folder,
+        mode="live",
+        notes=tuple(notes),
+        live_records=tuple(records),
+        simd_n_zones=settings.simd_n_zones,
     )
 
 
@@ -101,6 +109,7 @@ def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
             chosen = published.primary(kind, vintage)
             if chosen is not None:
                 primaries.add(chosen)
+    universe = published.settings.get("simd_n_zones", resolved.simd_n_zones)
     rows: list[dict[str, object]] = []
     for entry in published.files:
         role = (
@@ -133,7 +142,9 @@ def describe_source_files(resolved: ResolvedSources) -> pd.DataFrame:
                 "role": role,
                 **{k: v for k, v in record.as_dict().items() if k != "vintage"},
                 "detail": entry.reason or "",
+                "universe_n_zones": universe if entry.kind.startswith("simd") else None,
             }
         )
     frame = pd.DataFrame(rows, columns=list(RAW_SOURCE_FILE_COLUMNS))
+    frame["universe_n_zones"] = frame["universe_n_zones"].astype("Int64")
     return frame.sort_values(["kind", "vintage", "role", "path"], ignore_index=True)

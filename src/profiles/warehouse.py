@@ -81,6 +81,8 @@ def connect(
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
     try:
+        # A missing table must be an error, never a Python variable of the same name.
+        con.execute("SET python_enable_replacements = false")
         if not read_only:
             for schema in SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")

@@ -61,7 +61,7 @@ def deprivation_measures(
     membership = area_membership(dim_datazone, bridge, councils=councils)
     population = simd_population[["dz_code", "vintage", "total_population"]]
     zones = fct_simd.merge(population, on=["dz_code", "vintage"], how="left")
-    zones["total_population"] = zones["total_population"].fillna(0.0)
+    zones["total_population"] = pd.to_numeric(zones["total_population"]).fillna(0.0)
     data = membership.merge(zones, on="dz_code", how="inner")
 
     for cut in CUTS:

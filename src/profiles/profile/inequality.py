@@ -12,11 +12,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from profiles import contract
 from profiles.profile.areas import AREA_KEY, area_membership
 from profiles.profile.indicators import _PER, METHOD_RATIO
 from profiles.stats import inequality
 
 DEFAULT_MIN_AREAS = 10
+INEQUALITY_COLUMNS = (
+    "area_level",
+    "council_code",
+    "locality_id",
+    "vintage",
+    "indicator",
+    "unit",
+    "value",
+    "n_data_zones",
+    "most_deprived_quintile_value",
+    "least_deprived_quintile_value",
+    "quintile_gap_absolute",
+    "quintile_gap_relative",
+    "quintile_gap_note",
+    "sii",
+    "sii_lower",
+    "sii_upper",
+    "rii_scotpho",
+    "rii_scotpho_lower",
+    "rii_scotpho_upper",
+    "rii_phe",
+    "rii_phe_lower",
+    "rii_phe_upper",
+    "sii_ci_method",
+    "sii_note",
+    "par_absolute",
+    "par_percent",
+)
 
 
 def inequality_measures(
@@ -86,12 +115,13 @@ def inequality_measures(
                 "par_percent": float(par.percent),
             }
         )
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=list(INEQUALITY_COLUMNS))
     if frame.empty:
-        return frame
+        # No indicator with numerators (e.g. a live build of ranks only): a typed empty table.
+        return contract.empty_frame(INEQUALITY_COLUMNS)
     numeric = frame.select_dtypes("number").columns
     frame[numeric] = frame[numeric].replace([np.inf, -np.inf], np.nan)
     return frame
 
 
-__all__ = ["DEFAULT_MIN_AREAS", "METHOD_RATIO", "inequality_measures"]
+__all__ = ["DEFAULT_MIN_AREAS", "INEQUALITY_COLUMNS", "METHOD_RATIO", "inequality_measures"]

@@ -105,6 +105,9 @@ class PublishedFolder:
 
     root: Path
     files: list[DiscoveredFile]
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Folder-level settings from sources.yaml, e.g. `simd_n_zones` for a folder whose SIMD
+    ranks a universe other than the vintage's national one (the synthetic demo)."""
 
     def entries(self, kind: str | None = None, vintage: str | None = None) -> list[DiscoveredFile]:
         """Files of `kind` (all files if None), most complete first."""
@@ -175,7 +178,7 @@ def discover_published_files(folder: str | Path) -> PublishedFolder:
         if pin is not None:
             _apply_pin(entry, pin)
         files.append(entry)
-    return PublishedFolder(root=root, files=files)
+    return PublishedFolder(root=root, files=files, settings=overrides.settings)
 
 
 def _scan(root: Path) -> Iterable[Path]:
@@ -282,8 +285,8 @@ def _classify_csv(path: Path, head: str, entry: DiscoveredFile, *, truncated: bo
         found("simd_withinds", f"Data_Zone and SIMD rank columns; vintage {vintage}", vintage)
         return
     if lower == _SPARQL_LONG_HEADER:
-        year = sample[0][0].strip() if sample and sample[0] else None
-        vintage = year if year in contract.SIMD_VINTAGES else None
+        year = sample[0][0].strip().rsplit("/", 1)[-1] if sample and sample[0] else None
+        vintage = _vintage_of_sparql_year(year)
         entry.details["year"] = year
         found("simd_sparql_long", "SPARQL long header year,zone,domain,measure,value", vintage)
         return
@@ -314,6 +317,18 @@ def _classify_csv(path: Path, head: str, entry: DiscoveredFile, *, truncated: bo
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _vintage_of_sparql_year(year: str | None) -> str | None:
+    """The SIMD vintage whose statistics.gov.scot refPeriod is `year` (2020 -> 2020v2)."""
+    if not year:
+        return None
+    from profiles.simd import vintage_for_sparql_year
+
+    try:
+        return vintage_for_sparql_year(year)
+    except (KeyError, ValueError, ConfigError):
+        return year if year in contract.SIMD_VINTAGES else None
 
 
 def _has_single_years(header: list[str]) -> bool:
@@ -440,6 +455,7 @@ class _Pin:
 class _Overrides:
     pins: dict[str, _Pin]
     ignore: list[str]
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def pin_for(self, relative: str) -> _Pin | None:
         if relative in self.pins:
@@ -483,7 +499,15 @@ def _read_overrides(root: Path) -> _Overrides:
     ignore = document.get("ignore") or []
     if not isinstance(ignore, list):
         raise ConfigError(f"{path}: 'ignore' must be a list of glob patterns")
-    return _Overrides(pins=pins, ignore=[str(pattern) for pattern in ignore])
+    settings = document.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path}: 'settings' must be a mapping")
+    n_zones = settings.get("simd_n_zones")
+    if n_zones is not None and (not isinstance(n_zones, int) or n_zones < 1):
+        raise ConfigError(f"{path}: settings.simd_n_zones must be a positive whole number")
+    return _Overrides(
+        pins=pins, ignore=[str(pattern) for pattern in ignore], settings=dict(settings)
+    )
 
 
 def _apply_pin(entry: DiscoveredFile, pin: _Pin) -> None:

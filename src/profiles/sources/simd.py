@@ -11,6 +11,7 @@ the file, line and column.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -303,7 +304,11 @@ def detect_simd_vintage(
 
 
 def read_simd_withinds(
-    path: str | Path, vintage: str | None = None, *, config_dir: str | Path | None = None
+    path: str | Path,
+    vintage: str | None = None,
+    *,
+    config_dir: str | Path | None = None,
+    n_zones: int | None = None,
 ) -> SimdTables:
     """Read a SIMD with-indicators CSV into `SimdTables`.
 
@@ -313,6 +318,9 @@ def read_simd_withinds(
     exactly `n_zones` rows, ranks in 1..n_zones (whole or x.5), published overall bands
     equal to `simd_bands`, populations whole and not negative, and every indicator cell a
     number, a percentage (proportion indicators only), `*` or a missing marker.
+
+    `n_zones` overrides the vintage's national count for a folder that declares its own
+    universe of data zones (the synthetic Demo City ranks its 340 zones 1..340).
     """
     file_path = Path(path)
     raw = read_text_csv(file_path)
@@ -329,6 +337,8 @@ def read_simd_withinds(
             )
         vintage = detected
     config = get_simd_vintage(vintage, config_dir)
+    if n_zones is not None:
+        config = dataclasses.replace(config, n_zones=int(n_zones))
     if detected is not None and detected != vintage:
         raise SourceFormatError(
             file_path,

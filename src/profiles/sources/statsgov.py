@@ -11,6 +11,7 @@ cell rules (`*`, empty, thousands separators) are shared with `profiles.sources.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,7 +99,7 @@ def detect_statsgov_format(header: Sequence[str]) -> str | None:
 
 
 def read_simd_sparql_long(
-    path: str | Path, *, config_dir: str | Path | None = None
+    path: str | Path, *, config_dir: str | Path | None = None, n_zones: int | None = None
 ) -> pd.DataFrame:
     """Read a SPARQL CSV result `year, zone, domain, measure, value` over the SIMD cube.
 
@@ -189,7 +190,9 @@ def read_simd_sparql_long(
     for vintage_id, group in wide.groupby("vintage", sort=True):
         group_lines = lines.loc[group.index].reset_index(drop=True)
         parts.append(
-            _fill_bands(group, str(vintage_id), group_lines, file_path, columns, config_dir)
+            _fill_bands(
+                group, str(vintage_id), group_lines, file_path, columns, config_dir, n_zones
+            )
         )
     ranks = pd.concat(parts, ignore_index=True)
     ranks["domain_order"] = ranks["domain"].map(
@@ -230,9 +233,12 @@ def _fill_bands(
     path: Path,
     columns: dict[str, str],
     config_dir: str | Path | None,
+    n_zones: int | None = None,
 ) -> pd.DataFrame:
     """Check one vintage's ranks and published bands; compute the bands that are absent."""
     config = get_simd_vintage(vintage, config_dir)
+    if n_zones is not None:
+        config = dataclasses.replace(config, n_zones=int(n_zones))
     group = group.reset_index(drop=True)
     ranks = group["rank"].to_numpy(dtype="float64")
     try:
