@@ -118,7 +118,12 @@ def run_job(settings: Settings, job_name: str) -> int:
     job = definitions.resolve_job_def(job_name)
     started = time.monotonic()
     with _dagster_instance() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            # Progress at INFO; step-by-step DEBUG events stay in the UI's run log.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
         elapsed = time.monotonic() - started
         materialized = [
             event.asset_key.to_user_string()
