@@ -18,6 +18,7 @@ so tests can check the pipeline recovers it; the export itself carries none of t
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -731,7 +732,7 @@ def simulate_place_standard_survey(
         local = areas.iloc[:base_count]
         local = local[local["council_code"] == anchor["council_code"]]
         rows = rng.choice(local.index.to_numpy(), size=campaign_size, replace=True)
-        areas.iloc[base_count:] = areas.loc[rows].to_numpy()
+        areas = pd.concat([areas.iloc[:base_count], areas.loc[rows]], ignore_index=True)
     count = len(areas)
     scores = _scores(areas["simd_quintile"].to_numpy(dtype=float), rng)
     campaign = np.zeros(count, bool)
@@ -821,14 +822,15 @@ def simulate_place_standard_survey(
         & table["what_is_good"].notna().to_numpy()
         & table["what_could_be_better"].notna().to_numpy()
     )
-    originals = rng.choice(with_text, size=exact_duplicates, replace=False)
-    copies = table.iloc[originals].copy()
-    copies["submitted"] = [
-        time + timedelta(minutes=int(rng.integers(1, 15))) for time in copies["submitted"]
-    ]
-    copies["_duplicate_of"] = originals
-    copies["_row"] = np.arange(count, count + exact_duplicates)
-    table = pd.concat([table, copies], ignore_index=True)
+    if exact_duplicates:
+        originals = rng.choice(with_text, size=exact_duplicates, replace=False)
+        copies = table.iloc[originals].copy()
+        copies["submitted"] = [
+            time + timedelta(minutes=int(rng.integers(1, 15))) for time in copies["submitted"]
+        ]
+        copies["_duplicate_of"] = originals
+        copies["_row"] = np.arange(count, count + exact_duplicates)
+        table = pd.concat([table, copies], ignore_index=True)
 
     table = table.sort_values(["submitted", "_row"], kind="stable").reset_index(drop=True)
     table["response_id"] = np.arange(FIRST_RESPONSE_ID, FIRST_RESPONSE_ID + len(table))
@@ -932,20 +934,29 @@ def generate_place_standard_survey(
 # --- writing --------------------------------------------------------------------------------
 
 
-def _fixed_zip(data: bytes, when: tuple[int, int, int, int, int, int]) -> bytes:
-    """Re-pack a zip (an XLSX) with every entry dated `when`, so equal content gives
-    equal bytes."""
+def _fixed_zip(data: bytes, stamp: datetime) -> bytes:
+    """Re-pack a zip (an XLSX) with every entry dated `stamp` and the workbook's
+    'modified' property (which openpyxl sets to the time of saving) set to `stamp`, so
+    equal content gives equal bytes."""
+    when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, 0)
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(data)) as source,
         zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
     ):
         for entry in source.infolist():
+            content = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rf"\g<1>{iso}\g<2>".encode(), content)
             info = zipfile.ZipInfo(entry.filename, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = entry.external_attr
-            target.writestr(info, source.read(entry.filename))
+            target.writestr(info, content)
     return out.getvalue()
+
+
+_MODIFIED: Final = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def write_survey_exports(frame: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
@@ -981,6 +992,5 @@ def write_survey_exports(frame: pd.DataFrame, out_dir: str | Path) -> dict[str, 
     workbook.properties.modified = stamp
     buffer = io.BytesIO()
     workbook.save(buffer)
-    when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, 0)
-    paths["xlsx"].write_bytes(_fixed_zip(buffer.getvalue(), when))
+    paths["xlsx"].write_bytes(_fixed_zip(buffer.getvalue(), stamp))
     return paths
