@@ -5,7 +5,7 @@ code location in the project's persistent Dagster instance (so CLI runs appear i
 and printing a short summary. Exit status is 0 on success and 1 with a one-line reason on
 failure. No pipeline logic lives here.
 
-Commands: `demo`, `build --from DIR | --live`, `sql "SELECT …"`.
+Commands: `demo`, `build --from DIR | --live`, `ingest FILE`, `sql "SELECT …"`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
         help="job to run (build_all, refresh_statistics); default build_all",
     )
 
+    ingest = commands.add_parser(
+        "ingest",
+        parents=[common],
+        help="ingest a survey export (archive, validate, geocode, code, summarise)",
+    )
+    ingest.add_argument("file", type=Path, help="CSV or XLSX export")
+    ingest.add_argument(
+        "--schema",
+        default="place_standard",
+        help="survey schema: a name under data/config/surveys/ or a YAML path",
+    )
+    ingest.add_argument("--survey-id", help="partition id (default: file name + content hash)")
+    ingest.add_argument("--council", help="the survey's council (name or S12 code)")
+
     sql = commands.add_parser(
         "sql", parents=[common], help="read-only query on the warehouse; CSV on stdout"
     )
@@ -108,66 +121,65 @@ def _dagster_instance():
     return dg.DagsterInstance.get()
 
 
-def run_job(settings: Settings, job_name: str) -> int:
-    """Run `job_name` for `settings` in the persistent instance; print a summary."""
-    import dagster as dg
-
-    from pipelines.definitions import build_definitions
-
-    definitions = build_definitions(settings)
-    job = definitions.resolve_job_def(job_name)
-    started = time.monotonic()
-    with _dagster_instance() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            # Progress at INFO; step-by-step DEBUG events stay in the UI's run log.
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-        elapsed = time.monotonic() - started
-        materialized = [
-            event.asset_key.to_user_string()
-            for event in result.get_asset_materialization_events()
-            if event.asset_key is not None
-        ]
-        check_failures = [
-            f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            for evaluation in (
-                event.event_specific_data
-                for event in result.all_events
-                if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-            )
-            if not evaluation.passed
-        ]
+def _print_runs(runs, settings: Settings) -> None:
+    for run in runs:
         print(
-            f"run {result.run_id[:8]} ({job_name}): {len(materialized)} assets materialized "
-            f"in {elapsed:.1f} s; warehouse {settings.warehouse}",
+            f"run {run.run_id[:8]} ({run.job}): {len(run.materialized)} assets materialized "
+            f"in {run.seconds:.1f} s",
             file=sys.stderr,
         )
-        if check_failures:
-            print(f"checks failed: {', '.join(check_failures)}", file=sys.stderr)
-        if not result.success:
-            failure = next(
-                (
-                    event
-                    for event in result.all_events
-                    if event.event_type == dg.DagsterEventType.STEP_FAILURE
-                ),
-                None,
-            )
-            reason = "run failed"
-            if failure is not None and failure.step_failure_data.error is not None:
-                error = failure.step_failure_data.error
-                # Dagster wraps the user's exception; the root cause is what to report.
-                while error.cause is not None:
-                    error = error.cause
-                message = error.message.strip().splitlines()[0]
-                # "package.module.ErrorType: text" -> "text": the type adds nothing for users.
-                head, _, text = message.partition(": ")
-                if text and "." in head and " " not in head:
-                    message = text
-                reason = f"{failure.step_key}: {message}"
-            raise CliError(reason)
+        if run.failed_checks:
+            print(f"  checks failed: {', '.join(run.failed_checks)}", file=sys.stderr)
+        if run.warned_checks:
+            print(f"  checks warned: {', '.join(run.warned_checks)}", file=sys.stderr)
+    print(f"warehouse: {settings.warehouse}", file=sys.stderr)
+
+
+def run_job(settings: Settings, job_name: str) -> int:
+    """Run `job_name` for `settings` in the persistent instance; print a summary."""
+    from pipelines.runner import execute
+
+    with _dagster_instance() as instance:
+        _print_runs([execute(settings, job_name, instance)], settings)
+    return 0
+
+
+def run_demo(settings: Settings) -> int:
+    from pipelines.runner import run_demo as demo_flow
+
+    with _dagster_instance() as instance:
+        _print_runs(demo_flow(settings, instance), settings)
+    return 0
+
+
+def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """Ingest one export through the inbox path and print its row accounting."""
+    from pipelines.runner import ingest_file
+
+    path = args.file.expanduser().resolve()
+    with _dagster_instance() as instance:
+        entry, accounting, runs = ingest_file(
+            settings,
+            instance,
+            path,
+            schema=args.schema,
+            survey_id=args.survey_id,
+            council=args.council,
+        )
+        _print_runs(runs, settings)
+    print(f"survey {entry.survey_id} ({entry.original_name}, sha256 {entry.sha256[:12]})")
+    print(
+        f"rows in {accounting['rows_in']} = loaded {accounting['rows_loaded']} "
+        f"+ quarantined {accounting['rows_quarantined']}"
+    )
+    for title, key in (
+        ("quarantined", "quarantined_by_reason"),
+        ("cells set aside", "cells_set_aside_by_reason"),
+        ("not placed on the map (kept, counted for the council)", "unmatched_by_reason"),
+    ):
+        reasons = {reason: n for reason, n in accounting.get(key, {}).items() if n}
+        if reasons:
+            print(f"{title}: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())))
     return 0
 
 
@@ -182,7 +194,7 @@ def run_sql(warehouse_path: Path, query: str) -> int:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         try:
-            reader = con.execute(query).fetch_record_batch()
+            reader = con.execute(query).to_arrow_reader()
         except Exception as error:  # duckdb raises many specific types; report them alike
             raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
         with pacsv.CSVWriter(sys.stdout.buffer, reader.schema) as writer:
@@ -197,9 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sql":
             return run_sql(_warehouse_path(args), args.query)
+        if args.command == "ingest":
+            base = Settings.from_env().with_(warehouse=_warehouse_path(args))
+            return run_ingest(base, args)
         settings = _settings(args)
-        job_name = getattr(args, "job", "build_all")
-        return run_job(settings, job_name)
+        if args.command == "demo":
+            return run_demo(settings)
+        return run_job(settings, args.job)
     except (ProfilesError, ValueError, OSError) as error:
         print(f"profiles: {error}", file=sys.stderr)
         return 1

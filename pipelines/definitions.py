@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import all_jobs
+from pipelines.jobs import BUILD_PACKS, INGEST_SURVEY, all_jobs
 from pipelines.resources import resources_for
 from pipelines.schedules import release_check_schedule
+from pipelines.sensors import inbox_sensor, outputs_after_ingest
 from profiles.settings import Settings
 
 
@@ -22,6 +23,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     import assets.localities
     import assets.profiles
     import assets.sources
+    import assets.triangulation
+    import assets.voice
 
     modules = [
         assets.sources,
@@ -29,12 +32,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets.localities,
         assets.deprivation,
         assets.profiles,
+        assets.voice,
+        assets.triangulation,
     ]
+    jobs = {job.name: job for job in all_jobs()}
     return dg.Definitions(
         assets=dg.load_assets_from_modules(modules),
         asset_checks=dg.load_asset_checks_from_modules(modules),
-        jobs=all_jobs(),
+        jobs=list(jobs.values()),
         schedules=[release_check_schedule(settings)],
+        sensors=[
+            inbox_sensor(settings),
+            outputs_after_ingest(jobs[INGEST_SURVEY], jobs[BUILD_PACKS]),
+        ],
         resources=resources_for(settings),
         executor=dg.in_process_executor,
     )

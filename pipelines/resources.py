@@ -45,6 +45,7 @@ class SourcesResource(dg.ConfigurableResource):
     demo_dir: str
     outputs_dir: str
     inbox_dir: str
+    archive_dir: str
     config_dir: str
     council: str | None = None
     offline: bool = False
@@ -60,6 +61,7 @@ class SourcesResource(dg.ConfigurableResource):
             demo_dir=Path(self.demo_dir),
             outputs_dir=Path(self.outputs_dir),
             inbox_dir=Path(self.inbox_dir),
+            archive_dir=Path(self.archive_dir),
             config_dir=Path(self.config_dir),
             council=self.council,
             offline=self.offline,
@@ -79,6 +81,7 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             demo_dir=str(settings.demo_dir),
             outputs_dir=str(settings.outputs_dir),
             inbox_dir=str(settings.inbox_dir),
+            archive_dir=str(settings.archive_dir),
             config_dir=str(settings.config_dir),
             council=settings.council,
             offline=settings.offline,

@@ -33,8 +33,14 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory):
-    """The Demo City built once through Dagster for the whole session: (settings, result)."""
-    from tests.pipeline_helpers import build, settings_for
+    """The Demo City built once for the session through the demo flow (statistics, its
+    synthetic survey through the ingest path, outputs): (settings, run summaries)."""
+    import dagster as dg
+
+    from pipelines.runner import run_demo
+    from tests.pipeline_helpers import settings_for
 
     settings = settings_for(tmp_path_factory.mktemp("demo"), source_mode="demo")
-    return settings, build(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        runs = run_demo(settings, instance)
+    return settings, runs

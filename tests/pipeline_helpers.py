@@ -18,6 +18,7 @@ def settings_for(tmp: Path, **changes: object) -> Settings:
         demo_dir=tmp / "demo",
         outputs_dir=tmp / "outputs",
         inbox_dir=tmp / "inbox",
+        archive_dir=tmp / "archive",
     )
     return base.with_(**changes)
 

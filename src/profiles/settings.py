@@ -20,6 +20,7 @@ DEFAULT_OUTPUTS = REPO_ROOT / "data" / "outputs"
 DEFAULT_CACHE = REPO_ROOT / "data" / "cache"
 DEFAULT_DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEFAULT_INBOX = REPO_ROOT / "data" / "inbox"
+DEFAULT_ARCHIVE = REPO_ROOT / "data" / "archive"
 
 SOURCE_MODES = ("demo", "folder", "live")
 DEFAULT_BASE_URL = "https://statistics.gov.scot"
@@ -43,6 +44,7 @@ class Settings:
     demo_dir: Path = DEFAULT_DEMO_DIR
     outputs_dir: Path = DEFAULT_OUTPUTS
     inbox_dir: Path = DEFAULT_INBOX
+    archive_dir: Path = DEFAULT_ARCHIVE
     config_dir: Path = CONFIG_DIR
     council: str | None = None
     offline: bool = False
@@ -72,6 +74,7 @@ class Settings:
             demo_dir=_env_path("PROFILES_DEMO_DIR", DEFAULT_DEMO_DIR),
             outputs_dir=_env_path("PROFILES_OUTPUTS", DEFAULT_OUTPUTS),
             inbox_dir=_env_path("PROFILES_INBOX", DEFAULT_INBOX),
+            archive_dir=_env_path("PROFILES_ARCHIVE", DEFAULT_ARCHIVE),
             config_dir=_env_path("PROFILES_CONFIG", CONFIG_DIR),
             council=os.environ.get("PROFILES_COUNCIL") or None,
             offline=os.environ.get("PROFILES_OFFLINE", "") in {"1", "true", "yes"},

@@ -134,6 +134,66 @@ def replace_table(
     return table_row_count(con, schema, table)
 
 
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    key_column: str,
+    key_value: str,
+    order_by: Sequence[str] = (),
+) -> int:
+    """Replace the rows of one partition (`key_column = key_value`) in one transaction.
+
+    Used by partitioned assets (one survey = one partition): other partitions' rows are
+    untouched, and re-running a partition gives the same rows. Text columns are stored as
+    VARCHAR even when a partition's frame is empty or all-missing, so later partitions fit.
+    Returns the partition's row count.
+    """
+    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    key = _checked_identifier(key_column)
+    incoming = frame.copy()
+    for column in incoming.columns:
+        if incoming[column].dtype == object:
+            incoming[column] = incoming[column].astype("string")
+    order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
+    con.register("_incoming_rows", incoming)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked_identifier(schema)}")
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {qualified} AS SELECT * FROM _incoming_rows LIMIT 0"
+            )
+            con.execute(f'DELETE FROM {qualified} WHERE "{key}" = ?', [key_value])
+            con.execute(
+                f"INSERT INTO {qualified} BY NAME SELECT * FROM _incoming_rows"
+                + (f" ORDER BY {order}" if order else "")
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("_incoming_rows")
+    return int(
+        con.execute(f'SELECT count(*) FROM {qualified} WHERE "{key}" = ?', [key_value]).fetchone()[
+            0
+        ]
+    )
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+            "AND table_name = ? AND table_catalog = current_database()",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
 def table_row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
     qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
     return int(con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0])

@@ -1,0 +1,174 @@
+"""Triangulation assets: priority rankings that set local data against community voice and
+city-wide themes, per locality, with intervals and an evidence trail.
+
+What belongs here: running `profiles.triangulate` for every council in scope with its
+config from data/config/themes/, writing `priority_ranking` and `triangulation_matrix`,
+and checking that every locality got a complete, ranked list.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets.voice import load_voice_frames
+from pipelines.resources import SourcesResource, WarehouseResource
+from profiles.triangulate import load_triangulation_config, triangulate
+
+GROUP = "triangulation"
+TAGS = {"dagster/kind/duckdb": "", "dagster/kind/pandas": ""}
+DEPS = [
+    ["marts", "locality_profile"],
+    ["marts", "voice_theme_summary"],
+    ["marts", "engagement_reach"],
+    ["marts", "voice_response"],
+    ["marts", "dim_locality"],
+]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["marts", "priority_ranking"],
+            group_name=GROUP,
+            deps=DEPS,
+            tags=TAGS,
+            description="Ranked priorities per locality: need (local data against "
+            "council and Scotland, noise not read as need), voice (what residents "
+            "said, reach-weighted) and strategic fit (city-wide themes), combined "
+            "with configured weights; rank interval and stability from a bootstrap "
+            "over responses and weight perturbation; agreement category; evidence "
+            "links. Part of the data contract.",
+        ),
+        dg.AssetSpec(
+            ["marts", "triangulation_matrix"],
+            group_name=GROUP,
+            deps=DEPS,
+            tags=TAGS,
+            description="Each locality × priority theme × component (need, voice, "
+            "strategic) with its value and contribution: the need-vs-voice matrix.",
+        ),
+    ],
+    pool=DUCKDB_POOL,
+)
+def priorities(warehouse: WarehouseResource, sources: SourcesResource):
+    config_dir = Path(sources.config_dir)
+    with warehouse.connect(read_only=True) as con:
+        profile = con.execute("SELECT * FROM marts.locality_profile").fetchdf()
+        summary = con.execute("SELECT * FROM marts.voice_theme_summary").fetchdf()
+        reach = con.execute("SELECT * FROM marts.engagement_reach").fetchdf()
+        responses = con.execute("SELECT * FROM marts.voice_response").fetchdf()
+        dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
+        bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
+        voice = load_voice_frames(con)
+    placed = _placed_responses(responses, voice["responses"], bridge)
+    rankings, matrices = [], []
+    for council in sorted(dim_locality["council_code"].unique()):
+        config = load_triangulation_config(config_dir, council)
+        ranking, matrix = triangulate(
+            config,
+            profile=profile,
+            theme_summary=summary,
+            reach=reach,
+            responses=placed[placed["council_code"] == council],
+            voice_scores=voice["scores"],
+            codes=voice["codes"],
+            comments=voice["comments"],
+            dim_locality=dim_locality,
+        )
+        rankings.append(ranking)
+        matrices.append(matrix)
+    ranking = pd.concat(rankings, ignore_index=True)
+    matrix = pd.concat(matrices, ignore_index=True)
+    with warehouse.connect() as con:
+        meta_rank = write_frame(
+            con,
+            "marts",
+            "priority_ranking",
+            ranking,
+            order_by=("council_code", "locality_id", "rank", "priority_theme"),
+            extra={"headline": dg.MetadataValue.md(_headline(ranking, dim_locality))},
+        )
+        meta_matrix = write_frame(
+            con,
+            "marts",
+            "triangulation_matrix",
+            matrix,
+            order_by=[
+                c
+                for c in ("council_code", "locality_id", "priority_theme", "component")
+                if c in matrix.columns
+            ],
+        )
+    yield dg.MaterializeResult(asset_key=["marts", "priority_ranking"], metadata=meta_rank)
+    yield dg.MaterializeResult(asset_key=["marts", "triangulation_matrix"], metadata=meta_matrix)
+
+
+def _placed_responses(
+    public: pd.DataFrame, staged: pd.DataFrame, bridge: pd.DataFrame
+) -> pd.DataFrame:
+    """Counted responses with their locality and survey weight, as the bootstrap needs."""
+    from profiles.voice.reach import assign_localities, counted_responses
+
+    counted = counted_responses(staged)
+    located = assign_localities(counted, bridge)
+    weights = public[["survey_id", "response_id", "weight"]] if "weight" in public else None
+    if weights is not None:
+        located = located.merge(weights, on=["survey_id", "response_id"], how="left")
+        located["weight"] = located["weight"].fillna(1.0)
+    else:
+        located["weight"] = 1.0
+    return located
+
+
+def _headline(ranking: pd.DataFrame, dim_locality: pd.DataFrame) -> str:
+    if ranking.empty or "rank" not in ranking:
+        return "_(no ranking)_"
+    top = ranking[ranking["rank"] == 1].merge(
+        dim_locality[["council_code", "locality_id", "locality_name"]],
+        on=["council_code", "locality_id"],
+        how="left",
+    )
+    columns = [
+        c
+        for c in ("locality_name", "priority_theme", "priority_score", "agreement", "stability")
+        if c in top.columns
+    ]
+    return "Top priority per locality\n\n" + top[columns].head(40).to_markdown(index=False)
+
+
+@dg.asset_check(
+    asset=["marts", "priority_ranking"],
+    description="Every locality with data "
+    "has a complete ranked list: each priority theme once, ranks 1..n, intervals "
+    "around the rank, an agreement category.",
+)
+def priority_ranking_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        failures = con.execute(
+            """
+            SELECT r.council_code, r.locality_id, count(*) AS themes,
+                   count(DISTINCT r.priority_theme) AS distinct_themes,
+                   count(r.rank) AS ranked, max(r.rank) AS max_rank,
+                   count(*) FILTER (r.rank_low > r.rank OR r.rank_high < r.rank) AS outside,
+                   count(*) FILTER (r.agreement IS NULL) AS no_category
+            FROM marts.priority_ranking AS r
+            GROUP BY 1, 2
+            HAVING themes <> distinct_themes OR max_rank <> ranked OR outside > 0
+                OR no_category > 0
+            """
+        ).fetchdf()
+        missing = con.execute(
+            """
+            SELECT l.council_code, l.locality_id FROM marts.dim_locality AS l
+            LEFT JOIN (SELECT DISTINCT council_code, locality_id FROM marts.priority_ranking)
+                AS r USING (council_code, locality_id)
+            WHERE r.locality_id IS NULL AND l.dz_count > 0
+            """
+        ).fetchdf()
+    return check_result(
+        failures.empty and missing.empty,
+        "each locality ranked, each theme once, rank inside [rank_low, rank_high]",
+        failures=failures if not failures.empty else missing,
+    )

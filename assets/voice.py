@@ -1,0 +1,605 @@
+"""Community-voice assets: per-survey ingestion and coding, then summaries across surveys.
+
+What belongs here: the `survey` dynamic partitions (one archived export = one partition,
+so a new export re-materializes only what depends on it), the partitioned ingestion and
+theme-coding assets, the theme model, and the unpartitioned marts built from every survey
+(`voice_response`, `voice_theme_summary`, `engagement_reach`, emergent topics), with the
+checks that prove nothing was lost and no personal data left the raw layer.
+
+Privacy: unredacted text and respondents' postcodes are written to the `raw` schema only;
+asset metadata carries counts, never response text.
+"""
+
+import json
+import pickle
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from assets._io import DUCKDB_POOL, check_result, write_frame
+from pipelines.resources import SourcesResource, WarehouseResource
+from profiles import warehouse as wh
+from profiles.localities import resolve_council
+from profiles.stats.disclosure import load_disclosure_rules
+from profiles.voice import coding, contract
+from profiles.voice.archive import read_archived
+from profiles.voice.duplicates import flag_duplicates
+from profiles.voice.ingest import ingest_survey
+from profiles.voice.population import population_for_weights
+from profiles.voice.reach import engagement_reach, load_voice_settings
+from profiles.voice.redact import personal_data_mask
+from profiles.voice.summary import theme_summary
+from profiles.voice.weights import post_stratification_weights
+
+GROUP = "voice"
+TAGS = {"dagster/kind/duckdb": "", "dagster/kind/pandas": ""}
+survey_partitions = dg.DynamicPartitionsDefinition(name="survey")
+
+# (schema, table, description) of every table one survey's ingestion writes.
+INGEST_TABLES = (
+    (
+        "raw",
+        "voice_response",
+        "Responses as received: the respondent's postcode and place "
+        "as typed, unknown extra columns. Raw layer only; never exported.",
+    ),
+    ("raw", "voice_quarantine_row", "Quarantined rows' fields exactly as read (raw layer only)."),
+    (
+        "raw",
+        "voice_ingest_log",
+        "One row per ingested export: file, checksum, encoding and the "
+        "row accounting (rows in = loaded + quarantined, per reason).",
+    ),
+    (
+        "staging",
+        "voice_response",
+        "Loaded responses, redacted and geocoded (data zone, ward, "
+        "council; method and status), with duplicate and campaign flags.",
+    ),
+    ("staging", "voice_score", "Place Standard theme scores, long (1-7; skipped themes absent)."),
+    (
+        "staging",
+        "voice_comment",
+        "Free-text answers, long, redacted (e-mail, phone, postcode, "
+        "house-number addresses replaced).",
+    ),
+    (
+        "staging",
+        "voice_cell_issue",
+        "Bad cells set aside while their row was kept, with field and reason.",
+    ),
+    (
+        "staging",
+        "voice_response_locality",
+        "Responses placed by a locality or ward name (no data zone).",
+    ),
+    (
+        "marts",
+        "voice_quarantine",
+        "Rows not loaded, with reason and redacted detail: nothing "
+        "is lost. Part of the data contract.",
+    ),
+)
+
+
+def _archive_entry(sources: SourcesResource, survey_id: str):
+    return read_archived(Path(sources.archive_dir), survey_id)
+
+
+def _ingest_inputs(con) -> dict[str, pd.DataFrame]:
+    return {
+        "postcode_lookup": con.execute(
+            "SELECT postcode_key, dz_code FROM marts.dim_postcode WHERE dz_known"
+        ).fetchdf(),
+        "dim_datazone": con.execute(
+            "SELECT dz_code, ward_code, council_code FROM marts.dim_datazone"
+        ).fetchdf(),
+        "place_names": con.execute(
+            "SELECT council_code, locality_id, locality_name FROM marts.dim_locality"
+        ).fetchdf(),
+        "dim_council": con.execute(
+            "SELECT council_code, council_name FROM marts.dim_council"
+        ).fetchdf(),
+    }
+
+
+def _survey_council(entry, sources: SourcesResource, inputs, path: Path, schema: str) -> str:
+    """The council a survey belongs to: as archived, else --council, else where most of its
+    postcodes fall (a first geocoding pass)."""
+    named = entry.council or sources.council
+    if named:
+        return resolve_council(inputs["dim_council"], named)
+    probe = ingest_survey(
+        path,
+        schema=schema,
+        survey_id=entry.survey_id,
+        council_code="S12000000",
+        postcode_lookup=inputs["postcode_lookup"],
+        dim_datazone=inputs["dim_datazone"],
+        place_names=inputs["place_names"],
+        today=date.today(),
+    )
+    zones = probe.responses["dz_code"].dropna()
+    if zones.empty:
+        raise dg.Failure(
+            f"{entry.original_name}: no response could be placed in a data zone, so the "
+            "survey's council is unknown; ingest it with --council"
+        )
+    councils = inputs["dim_datazone"].set_index("dz_code")["council_code"]
+    return str(councils.reindex(zones).value_counts().idxmax())
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            [schema, table],
+            group_name=GROUP,
+            description=description,
+            tags=TAGS,
+            deps=[["marts", "dim_postcode"], ["marts", "dim_locality"]],
+        )
+        for schema, table, description in INGEST_TABLES
+    ],
+    partitions_def=survey_partitions,
+    pool=DUCKDB_POOL,
+)
+def voice_ingest(
+    context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
+):
+    """Validate, redact and geocode one archived survey export (one partition)."""
+    survey_id = context.partition_key
+    entry = _archive_entry(sources, survey_id)
+    path = Path(entry.archive_path)
+    with warehouse.connect(read_only=True) as con:
+        inputs = _ingest_inputs(con)
+    council = _survey_council(entry, sources, inputs, path, entry.schema)
+    result = ingest_survey(
+        path,
+        schema=entry.schema,
+        survey_id=survey_id,
+        council_code=council,
+        postcode_lookup=inputs["postcode_lookup"],
+        dim_datazone=inputs["dim_datazone"],
+        place_names=inputs["place_names"],
+        today=date.today(),
+    )
+    flags = flag_duplicates(result.responses, result.comments, result.scores)
+    responses = result.responses.drop(columns=["is_duplicate", "campaign_group"]).merge(
+        flags, on=["survey_id", "response_id"], how="left"
+    )
+    responses["is_duplicate"] = responses["is_duplicate"].fillna(False).astype(bool)
+    accounting = dict(result.accounting)
+    accounting["council_code"] = council
+    accounting["duplicates"] = int(responses["is_duplicate"].sum())
+    accounting["campaign_groups"] = int(responses["campaign_group"].nunique())
+    log = pd.DataFrame(
+        [
+            {
+                "survey_id": survey_id,
+                "original_name": entry.original_name,
+                "archive_path": entry.archive_path,
+                "sha256": entry.sha256,
+                "schema": entry.schema,
+                "council_code": council,
+                "rows_in": accounting["rows_in"],
+                "rows_loaded": accounting["rows_loaded"],
+                "rows_quarantined": accounting["rows_quarantined"],
+                "accounting_json": json.dumps(accounting, sort_keys=True, default=str),
+            }
+        ]
+    )
+    frames = {
+        ("raw", "voice_response"): result.raw_responses,
+        ("raw", "voice_quarantine_row"): result.raw_quarantine,
+        ("raw", "voice_ingest_log"): log,
+        ("staging", "voice_response"): responses,
+        ("staging", "voice_score"): result.scores,
+        ("staging", "voice_comment"): result.comments,
+        ("staging", "voice_cell_issue"): result.cell_issues,
+        ("staging", "voice_response_locality"): result.response_locality,
+        ("marts", "voice_quarantine"): result.quarantine,
+    }
+    summary = {
+        "rows_in": accounting["rows_in"],
+        "rows_loaded": accounting["rows_loaded"],
+        "rows_quarantined": accounting["rows_quarantined"],
+        "quarantined_by_reason": dg.MetadataValue.json(accounting["quarantined_by_reason"]),
+        "unmatched_by_reason": dg.MetadataValue.json(accounting["unmatched_by_reason"]),
+        "cells_set_aside_by_reason": dg.MetadataValue.json(accounting["cells_set_aside_by_reason"]),
+        "council_code": council,
+        "source_file": entry.original_name,
+        "sha256": entry.sha256,
+    }
+    counts = {}
+    with warehouse.connect() as con:
+        for (schema, table), frame in frames.items():
+            counts[(schema, table)] = wh.replace_rows(
+                con,
+                schema,
+                table,
+                frame,
+                key_column="survey_id",
+                key_value=survey_id,
+                order_by=[
+                    c
+                    for c in ("response_id", "source_row", "question", "theme_id")
+                    if c in frame.columns
+                ],
+            )
+    for schema, table, _ in INGEST_TABLES:
+        metadata = {"dagster/row_count": counts[(schema, table)], "survey_id": survey_id}
+        if (schema, table) in {("raw", "voice_ingest_log"), ("marts", "voice_quarantine")}:
+            metadata.update(summary)
+        yield dg.MaterializeResult(asset_key=[schema, table], metadata=metadata)
+
+
+@dg.asset_check(
+    asset=["raw", "voice_ingest_log"],
+    description="Nothing lost: for every "
+    "export, rows in = rows loaded + rows quarantined, and the tables hold them.",
+)
+def voice_ingest_accounting(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        failures = con.execute(
+            """
+            SELECT l.survey_id, l.rows_in, l.rows_loaded, l.rows_quarantined,
+                   (SELECT count(*) FROM staging.voice_response r
+                     WHERE r.survey_id = l.survey_id) AS loaded_rows,
+                   (SELECT count(*) FROM marts.voice_quarantine q
+                     WHERE q.survey_id = l.survey_id) AS quarantine_rows
+            FROM raw.voice_ingest_log AS l
+            WHERE l.rows_in <> l.rows_loaded + l.rows_quarantined
+               OR l.rows_loaded <> loaded_rows OR l.rows_quarantined <> quarantine_rows
+            """
+        ).fetchdf()
+        surveys = con.execute("SELECT count(*) FROM raw.voice_ingest_log").fetchone()[0]
+    return check_result(
+        failures.empty,
+        "rows in = loaded + quarantined, per export",
+        failures=failures,
+        surveys=int(surveys),
+    )
+
+
+def _model_path(outputs_dir: str, version: str) -> Path:
+    safe = version.replace(":", "_")
+    return Path(outputs_dir) / "models" / f"theme_model_{safe}.pkl"
+
+
+def theme_model(config_dir: Path, outputs_dir: str) -> coding.ThemeModel:
+    """The theme model for the current coding config: trained deterministically (about a
+    second) and saved under its version, so every survey is coded by the same model."""
+    frame = coding.load_coding_frame(config_dir)
+    analyst = coding.load_analyst_codes(config_dir)
+    model = coding.train_theme_model(frame, analyst, seed=0)
+    path = _model_path(outputs_dir, model.version)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(".part")
+        temp.write_bytes(pickle.dumps(model))
+        temp.replace(path)
+    return model
+
+
+@dg.asset(
+    key_prefix=["marts"],
+    name="voice_coding_quality",
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    tags={**TAGS, "dagster/kind/scikitlearn": ""},
+    description="The free-text theme model (TF-IDF word and character n-grams, one-vs-rest "
+    "linear classifier over the 14 Place Standard themes + none) trained from the coding "
+    "frame's seed vocabulary and the analyst-coded examples in data/config/coding/; this table "
+    "holds its cross-validated precision, recall and F1 per theme, and the model file is "
+    "saved beside the outputs under its version.",
+)
+def voice_coding_quality(
+    warehouse: WarehouseResource, sources: SourcesResource
+) -> dg.MaterializeResult:
+    config_dir = Path(sources.config_dir)
+    frame = coding.load_coding_frame(config_dir)
+    analyst = coding.load_analyst_codes(config_dir)
+    model = theme_model(config_dir, sources.outputs_dir)
+    path = _model_path(sources.outputs_dir, model.version)
+    quality = coding.cross_validate(frame, analyst, folds=5).assign(model_version=model.version)
+    with warehouse.connect() as con:
+        metadata = write_frame(
+            con, "marts", "voice_coding_quality", quality, order_by=("theme_id",)
+        )
+    metadata.update(
+        {
+            "model_version": model.version,
+            "model_file": dg.MetadataValue.path(str(path)),
+            "macro_f1": float(coding.macro_f1(quality)),
+            "cross_validated": dg.MetadataValue.md(quality.round(3).to_markdown(index=False)),
+        }
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key_prefix=["marts"],
+    name="voice_comment_code",
+    group_name=GROUP,
+    deps=[["staging", "voice_comment"]],
+    partitions_def=survey_partitions,
+    pool=DUCKDB_POOL,
+    tags={**TAGS, "dagster/kind/scikitlearn": ""},
+    description="Theme codes of each comment of one survey: a Place Standard theme id or "
+    "`none`, with the source (model version, or `analyst:<coder>` where an analyst coded the "
+    "comment, which always overrides the model) and confidence. Part of the data contract.",
+)
+def voice_comment_code(
+    context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
+) -> dg.MaterializeResult:
+    survey_id = context.partition_key
+    with warehouse.connect(read_only=True) as con:
+        comments = con.execute(
+            "SELECT * FROM staging.voice_comment WHERE survey_id = ?", [survey_id]
+        ).fetchdf()
+    model = theme_model(Path(sources.config_dir), sources.outputs_dir)
+    version = model.version
+    analyst = coding.load_analyst_codes(Path(sources.config_dir))
+    codes = coding.code_comments(comments, model, analyst)
+    with warehouse.connect() as con:
+        rows = wh.replace_rows(
+            con,
+            "marts",
+            "voice_comment_code",
+            codes,
+            key_column="survey_id",
+            key_value=survey_id,
+            order_by=("response_id", "question", "theme_id"),
+        )
+    by_theme = codes["theme_id"].value_counts().sort_index().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "survey_id": survey_id,
+            "model_version": version,
+            "codes_by_theme": dg.MetadataValue.json({k: int(v) for k, v in by_theme.items()}),
+            "analyst_codes": int(codes["source"].str.startswith("analyst:").sum()),
+        }
+    )
+
+
+VOICE_INPUT_DEPS = [
+    ["staging", "voice_response"],
+    ["staging", "voice_score"],
+    ["staging", "voice_comment"],
+    ["staging", "voice_response_locality"],
+    voice_comment_code,
+    ["marts", "bridge_dz_locality"],
+    ["marts", "dim_locality"],
+    ["marts", "fct_simd"],
+    ["staging", "population"],
+]
+
+
+def load_voice_frames(con) -> dict[str, pd.DataFrame]:
+    """Every survey's redacted voice tables, or empty frames before the first survey."""
+
+    def table(schema: str, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        if wh.table_exists(con, schema, name):
+            return con.execute(f"SELECT * FROM {schema}.{name}").fetchdf()
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+    responses = table("staging", "voice_response", contract.RESPONSE_COLUMNS)
+    placed = table(
+        "staging",
+        "voice_response_locality",
+        ("survey_id", "response_id", "council_code", "locality_id"),
+    )
+    if len(placed):
+        responses = responses.merge(
+            placed[["survey_id", "response_id", "locality_id"]],
+            on=["survey_id", "response_id"],
+            how="left",
+        )
+    return {
+        "responses": responses,
+        "scores": table("staging", "voice_score", contract.SCORE_COLUMNS),
+        "comments": table("staging", "voice_comment", contract.COMMENT_COLUMNS),
+        "codes": table("marts", "voice_comment_code", contract.COMMENT_CODE_COLUMNS),
+    }
+
+
+def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
+    quintiles = con.execute(
+        "SELECT dz_code, quintile FROM marts.fct_simd WHERE domain = 'overall' "
+        "AND vintage = (SELECT max(vintage) FROM marts.fct_simd)"
+    ).fetchdf()
+    population = con.execute(
+        "SELECT area_code, year, sex, age_band, population FROM staging.population"
+    ).fetchdf()
+    dim = con.execute("SELECT dz_code, population FROM marts.dim_datazone").fetchdf()
+    bands = responses["age_band"].dropna().unique() if "age_band" in responses else []
+    return population_for_weights(population, dim, quintiles, bands)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["marts", "voice_response"],
+            group_name=GROUP,
+            deps=VOICE_INPUT_DEPS,
+            tags=TAGS,
+            description="Every survey's loaded responses: redacted, with "
+            "data zone, ward, council, geocoding status, duplicate/campaign flags and "
+            "post-stratification weight; no postcode. Part of the data contract.",
+        ),
+        dg.AssetSpec(
+            ["marts", "voice_theme_summary"],
+            group_name=GROUP,
+            deps=VOICE_INPUT_DEPS,
+            tags=TAGS,
+            description="Per survey × locality (and council) × Place "
+            "Standard theme: responses, mean score with 95% CI, share scoring 1-3 "
+            "with Wilson CI, comment mentions with CI and up to three redacted "
+            "quotes, unweighted and reach-weighted side by side; disclosure control "
+            "applied. Part of the data contract.",
+        ),
+        dg.AssetSpec(
+            ["marts", "engagement_reach"],
+            group_name=GROUP,
+            deps=VOICE_INPUT_DEPS,
+            tags=TAGS,
+            description="Who was heard: responses per 1,000 residents by "
+            "locality and SIMD quintile, each group's share of responses against its "
+            "share of population, and under-heard flags. Part of the data contract.",
+        ),
+    ],
+    pool=DUCKDB_POOL,
+)
+def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
+    config_dir = Path(sources.config_dir)
+    settings = load_voice_settings(config_dir / "voice.yaml")
+    rules = load_disclosure_rules(config_dir / "disclosure.yaml")
+    with warehouse.connect(read_only=True) as con:
+        voice = load_voice_frames(con)
+        bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
+        dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
+        population = weighting_population(con, voice["responses"])
+    responses = voice["responses"]
+    weights = post_stratification_weights(responses, population, bridge, settings=settings)
+    summary = theme_summary(
+        responses,
+        voice["scores"],
+        voice["comments"],
+        voice["codes"],
+        bridge,
+        dim_locality,
+        population,
+        weights=weights.weights,
+        settings=settings,
+        rules=rules,
+    )
+    reach = engagement_reach(responses, bridge, population, settings=settings, rules=rules)
+    public = responses[[c for c in contract.RESPONSE_COLUMNS if c in responses.columns]]
+    public = public.merge(
+        weights.weights[["survey_id", "response_id", "weight", "weight_basis"]],
+        on=["survey_id", "response_id"],
+        how="left",
+    )
+    with warehouse.connect() as con:
+        meta_responses = write_frame(
+            con, "marts", "voice_response", public, order_by=("survey_id", "response_id")
+        )
+        meta_summary = write_frame(
+            con,
+            "marts",
+            "voice_theme_summary",
+            summary,
+            order_by=(
+                "survey_id",
+                "council_code",
+                "area_level",
+                "locality_id",
+                "theme_id",
+                "weighting",
+            ),
+            extra={"withheld_rows": int(summary["suppressed"].sum()) if len(summary) else 0},
+        )
+        meta_reach = write_frame(
+            con,
+            "marts",
+            "engagement_reach",
+            reach,
+            order_by=("survey_id", "council_code", "group_type", "group_id"),
+            extra={
+                "under_heard_groups": int(reach["under_heard"].fillna(False).sum())
+                if len(reach)
+                else 0,
+                "weighting": dg.MetadataValue.md(weights.diagnostics.to_markdown(index=False))
+                if len(weights.diagnostics)
+                else "_(no survey yet)_",
+            },
+        )
+    yield dg.MaterializeResult(asset_key=["marts", "voice_response"], metadata=meta_responses)
+    yield dg.MaterializeResult(asset_key=["marts", "voice_theme_summary"], metadata=meta_summary)
+    yield dg.MaterializeResult(asset_key=["marts", "engagement_reach"], metadata=meta_reach)
+
+
+@dg.asset(
+    key_prefix=["marts"],
+    name="voice_emergent_topics",
+    group_name=GROUP,
+    deps=[voice_comment_code, ["staging", "voice_comment"]],
+    pool=DUCKDB_POOL,
+    tags={**TAGS, "dagster/kind/scikitlearn": ""},
+    description="Topics (NMF over TF-IDF) among comments the coding frame does not fit "
+    "(coded `none`), per survey, for analysts to review and perhaps add to the frame.",
+)
+def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as con:
+        voice = load_voice_frames(con)
+    codes, comments = voice["codes"], voice["comments"]
+    none_keys = codes.loc[
+        codes["theme_id"] == contract.NO_THEME, ["survey_id", "response_id", "question"]
+    ]
+    unfit = comments.merge(none_keys, on=["survey_id", "response_id", "question"])
+    frames = []
+    for survey_id, group in unfit.groupby("survey_id", sort=True):
+        texts = pd.Series(
+            group["text_redacted"].to_numpy(),
+            index=group["response_id"].astype(str) + ":" + group["question"].astype(str),
+        )
+        topics = coding.emergent_topics(texts)
+        if len(topics):
+            frames.append(topics.assign(survey_id=survey_id))
+    topics = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                c: pd.Series(dtype="string")
+                for c in ("survey_id", "topic", "top_terms", "n_comments")
+            }
+        )
+    )
+    with warehouse.connect() as con:
+        metadata = write_frame(
+            con,
+            "marts",
+            "voice_emergent_topics",
+            topics,
+            order_by=[c for c in ("survey_id", "topic") if c in topics],
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=["marts", "voice_response"],
+    description="No e-mail address, phone number "
+    "or postcode appears in any voice table outside the raw layer.",
+    additional_deps=[["marts", "voice_theme_summary"], ["marts", "voice_quarantine"]],
+)
+def voice_no_personal_data(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    findings = []
+    with warehouse.connect(read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema IN ('staging', 'marts') AND data_type = 'VARCHAR' "
+            "AND (table_name LIKE 'voice%' OR table_name IN ('engagement_reach', "
+            "'priority_ranking', 'triangulation_matrix')) "
+            "AND table_catalog = current_database() ORDER BY ALL"
+        ).fetchall()
+        for schema, table, column in columns:
+            values = con.execute(
+                f'SELECT DISTINCT "{column}" FROM {schema}.{table} WHERE "{column}" IS NOT NULL'
+            ).fetchdf()[column]
+            if values.empty:
+                continue
+            hits = int(personal_data_mask(values.astype("string")).sum())
+            if hits:
+                findings.append({"table": f"{schema}.{table}", "column": column, "values": hits})
+    failures = pd.DataFrame(findings, columns=["table", "column", "values"])
+    return check_result(
+        failures.empty,
+        "redaction held everywhere outside raw",
+        failures=failures,
+        columns_scanned=len(columns),
+    )

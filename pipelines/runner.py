@@ -1,0 +1,190 @@
+"""Running the code location's jobs in a Dagster instance: the flows behind the CLI.
+
+What belongs here: executing a job (optionally one survey partition) and summarising the
+run; `ingest_file` (archive → partition → ingest → rebuild outputs); and `run_demo`
+(statistics → the Demo City's synthetic survey → ingest → outputs). The CLI passes the
+project's persistent instance so these runs appear in the UI; tests pass an ephemeral one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from pipelines.definitions import build_definitions
+from pipelines.jobs import BUILD_ALL, BUILD_PACKS, INGEST_SURVEY, REFRESH_STATISTICS
+from profiles import warehouse
+from profiles.errors import ProfilesError
+from profiles.settings import Settings
+from profiles.voice.archive import ArchivedExport, archive_export
+
+
+class RunFailed(ProfilesError):
+    """A Dagster run failed; the message is the root cause, on one line."""
+
+
+@dataclass
+class RunSummary:
+    job: str
+    run_id: str
+    seconds: float
+    materialized: list[str]
+    failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
+
+
+def _root_cause(result: dg.ExecuteInProcessResult) -> str:
+    failure = next(
+        (e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE), None
+    )
+    if failure is None or failure.step_failure_data.error is None:
+        return "run failed"
+    error = failure.step_failure_data.error
+    # Dagster wraps the user's exception; the root cause is what to report.
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip().splitlines()[0]
+    head, _, text = message.partition(": ")
+    if text and "." in head and " " not in head:
+        message = text  # "package.module.ErrorType: text" -> "text"
+    return f"{failure.step_key}: {message}"
+
+
+def execute(
+    settings: Settings,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    *,
+    partition_key: str | None = None,
+    log_level: str = "INFO",
+) -> RunSummary:
+    """Run one job of the code location for `settings`; raise `RunFailed` on failure."""
+    definitions = build_definitions(settings)
+    job = definitions.resolve_job_def(job_name)
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    checks_failed, checks_warned = [], []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                    checks_failed.append(name)
+                else:
+                    checks_warned.append(name)
+    if not result.success:
+        raise RunFailed(_root_cause(result))
+    return RunSummary(
+        job=job_name,
+        run_id=result.run_id,
+        seconds=time.monotonic() - started,
+        materialized=[
+            event.asset_key.to_user_string()
+            for event in result.get_asset_materialization_events()
+            if event.asset_key is not None
+        ],
+        failed_checks=checks_failed,
+        warned_checks=checks_warned,
+    )
+
+
+def ingest_file(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    path: Path,
+    *,
+    schema: str = "place_standard",
+    survey_id: str | None = None,
+    council: str | None = None,
+    rebuild_outputs: bool = True,
+) -> tuple[ArchivedExport, dict, list[RunSummary]]:
+    """Archive an export, register its partition, ingest it, rebuild the outputs.
+
+    The same path as the inbox sensor, run synchronously. Returns the archive entry, the
+    row accounting from the warehouse and the run summaries.
+    """
+    entry = archive_export(
+        path,
+        settings.archive_dir,
+        schema=schema,
+        council=council or settings.council,
+        survey_id=survey_id,
+    )
+    instance.add_dynamic_partitions("survey", [entry.survey_id])
+    runs = [execute(settings, INGEST_SURVEY, instance, partition_key=entry.survey_id)]
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        (accounting,) = con.execute(
+            "SELECT accounting_json FROM raw.voice_ingest_log WHERE survey_id = ?",
+            [entry.survey_id],
+        ).fetchone()
+    if rebuild_outputs:
+        runs.append(execute(settings, BUILD_PACKS, instance))
+    return entry, json.loads(accounting), runs
+
+
+def demo_survey_settings(config_dir: Path) -> dict:
+    return yaml.safe_load((config_dir / "demo_survey.yaml").read_text(encoding="utf-8"))
+
+
+def write_demo_survey(settings: Settings) -> Path:
+    """The Demo City's synthetic Place Standard survey, from the demo's loaded statistics,
+    written as published exports (CSV, cp1252 CSV, XLSX); returns the CSV's path."""
+    from profiles.demo.survey import generate_place_standard_survey, write_survey_exports
+
+    options = demo_survey_settings(settings.config_dir)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        council = con.execute(
+            "SELECT council_code FROM marts.dim_council WHERE council_name = ?",
+            [options["council_name"]],
+        ).fetchone()
+        if council is None:
+            raise ProfilesError(f"demo council {options['council_name']!r} is not loaded")
+        postcodes = con.execute(
+            "SELECT p.postcode, p.dz_code FROM marts.dim_postcode AS p "
+            "JOIN marts.dim_datazone AS d USING (dz_code) "
+            "WHERE p.is_live AND d.council_code = ? ORDER BY p.postcode_key",
+            [council[0]],
+        ).fetchdf()
+        deprivation = con.execute(
+            "SELECT s.dz_code, s.quintile AS simd_quintile, d.council_code "
+            "FROM marts.fct_simd AS s JOIN marts.dim_datazone AS d USING (dz_code) "
+            "WHERE s.domain = 'overall' AND s.vintage = (SELECT max(vintage) FROM marts.fct_simd) "
+            "AND d.council_code = ? ORDER BY s.dz_code",
+            [council[0]],
+        ).fetchdf()
+    frame = generate_place_standard_survey(
+        postcodes,
+        deprivation,
+        n_responses=int(options["responses"]),
+        seed=int(options["seed"]),
+        today=options["reference_date"],
+    )
+    out_dir = settings.demo_dir.parent / f"{settings.demo_dir.name}_survey"
+    return write_survey_exports(frame, out_dir)["csv"]
+
+
+def run_demo(settings: Settings, instance: dg.DagsterInstance) -> list[RunSummary]:
+    """Statistics, then the demo survey through the same path as any export, then outputs."""
+    runs = [execute(settings, REFRESH_STATISTICS, instance)]
+    survey = write_demo_survey(settings)
+    _, _, ingest_runs = ingest_file(
+        settings,
+        instance,
+        survey,
+        council=demo_survey_settings(settings.config_dir)["council_name"],
+    )
+    return [*runs, *ingest_runs]
+
+
+__all__ = ["BUILD_ALL", "RunFailed", "RunSummary", "execute", "ingest_file", "run_demo"]

@@ -1,0 +1,67 @@
+"""Residents to weigh and compare survey responses against: data zone × SIMD quintile × age band.
+
+What belongs here: turning the warehouse's long population estimates into the frame that
+`profiles.voice.weights` and `profiles.voice.reach` take. Age bands are read from the
+survey's own labels ("16-24", "75+"), so any banding works; single-year estimates are
+summed into them. Without single-year estimates, totals are used with no age band.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+_BAND = re.compile(r"^\s*(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})\s*$|^\s*(\d{1,3})\s*\+\s*$")
+
+
+def parse_age_band(label: str) -> tuple[int, int] | None:
+    """(first, last) age of a band label such as '16-24' or '75+' (last = 200 for '+')."""
+    match = _BAND.match(str(label))
+    if not match:
+        return None
+    if match.group(3) is not None:
+        return int(match.group(3)), 200
+    return int(match.group(1)), int(match.group(2))
+
+
+def population_for_weights(
+    population: pd.DataFrame,
+    dim_datazone: pd.DataFrame,
+    quintiles: pd.DataFrame,
+    age_bands: Iterable[str],
+) -> pd.DataFrame:
+    """DataFrame[dz_code, simd_quintile, age_band, population] for the survey's age bands.
+
+    `population` is the warehouse's long table (area_code, year, sex, age_band, population);
+    the latest year with single years of age is used when there is one, and `age_band` is
+    left out (totals per data zone) otherwise. `quintiles` is DataFrame[dz_code, quintile].
+    """
+    bands = {label: parse_age_band(label) for label in age_bands}
+    bands = {label: span for label, span in bands.items() if span is not None}
+    quintile = quintiles.rename(columns={"quintile": "simd_quintile"})[["dz_code", "simd_quintile"]]
+    single_years = population[
+        population["area_code"].astype(str).str.startswith("S01")
+        & (population["sex"] == "all")
+        & population["age_band"].astype(str).str.fullmatch(r"\d{1,3}\+?")
+    ]
+    if bands and not single_years.empty:
+        latest = single_years[single_years["year"] == single_years["year"].max()]
+        ages = latest["age_band"].astype(str).str.rstrip("+").astype(int).to_numpy()
+        label = np.full(len(latest), None, dtype=object)
+        for name, (first, last) in bands.items():
+            label[(ages >= first) & (ages <= last)] = name
+        banded = latest.assign(age_band=label).dropna(subset=["age_band"])
+        frame = (
+            banded.groupby(["area_code", "age_band"], as_index=False)["population"]
+            .sum()
+            .rename(columns={"area_code": "dz_code"})
+        )
+    else:
+        frame = dim_datazone[["dz_code", "population"]].copy()
+    frame["population"] = pd.to_numeric(frame["population"]).fillna(0).astype(float)
+    frame = frame.merge(quintile, on="dz_code", how="inner")
+    columns = ["dz_code", "simd_quintile", "age_band", "population"]
+    return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
