@@ -27,6 +27,13 @@ class CliError(ProfilesError):
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show Dagster's run log (INFO) on stderr",
+    )
+    common.add_argument(
         "--warehouse",
         type=Path,
         default=None,
@@ -135,24 +142,29 @@ def _print_runs(runs, settings: Settings) -> None:
     print(f"warehouse: {settings.warehouse}", file=sys.stderr)
 
 
-def run_job(settings: Settings, job_name: str) -> int:
+LOG_LEVEL = {"quiet": "CRITICAL", "verbose": "INFO"}
+"""Dagster's console log: quiet by default (the CLI prints its own summary and, on failure,
+one line); the full run log is always in the UI."""
+
+
+def run_job(settings: Settings, job_name: str, log_level: str) -> int:
     """Run `job_name` for `settings` in the persistent instance; print a summary."""
     from pipelines.runner import execute
 
     with _dagster_instance() as instance:
-        _print_runs([execute(settings, job_name, instance)], settings)
+        _print_runs([execute(settings, job_name, instance, log_level=log_level)], settings)
     return 0
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, log_level: str) -> int:
     from pipelines.runner import run_demo as demo_flow
 
     with _dagster_instance() as instance:
-        _print_runs(demo_flow(settings, instance), settings)
+        _print_runs(demo_flow(settings, instance, log_level=log_level), settings)
     return 0
 
 
-def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
+def run_ingest(settings: Settings, args: argparse.Namespace, log_level: str) -> int:
     """Ingest one export through the inbox path and print its row accounting."""
     from pipelines.runner import ingest_file
 
@@ -165,6 +177,7 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
             schema=args.schema,
             survey_id=args.survey_id,
             council=args.council,
+            log_level=log_level,
         )
         _print_runs(runs, settings)
     print(f"survey {entry.survey_id} ({entry.original_name}, sha256 {entry.sha256[:12]})")
@@ -209,13 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sql":
             return run_sql(_warehouse_path(args), args.query)
+        log_level = LOG_LEVEL["verbose" if getattr(args, "verbose", False) else "quiet"]
         if args.command == "ingest":
             base = Settings.from_env().with_(warehouse=_warehouse_path(args))
-            return run_ingest(base, args)
+            return run_ingest(base, args, log_level)
         settings = _settings(args)
         if args.command == "demo":
-            return run_demo(settings)
-        return run_job(settings, args.job)
+            return run_demo(settings, log_level)
+        return run_job(settings, args.job, log_level)
     except (ProfilesError, ValueError, OSError) as error:
         print(f"profiles: {error}", file=sys.stderr)
         return 1

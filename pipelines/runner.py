@@ -36,6 +36,7 @@ class RunSummary:
     materialized: list[str]
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
+    checks_evaluated: int = 0
 
 
 def _root_cause(result: dg.ExecuteInProcessResult) -> str:
@@ -73,9 +74,10 @@ def execute(
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    checks_failed, checks_warned = [], []
+    checks_failed, checks_warned, evaluated = [], [], 0
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluated += 1
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -96,6 +98,7 @@ def execute(
         ],
         failed_checks=checks_failed,
         warned_checks=checks_warned,
+        checks_evaluated=evaluated,
     )
 
 
@@ -108,6 +111,7 @@ def ingest_file(
     survey_id: str | None = None,
     council: str | None = None,
     rebuild_outputs: bool = True,
+    log_level: str = "INFO",
 ) -> tuple[ArchivedExport, dict, list[RunSummary]]:
     """Archive an export, register its partition, ingest it, rebuild the outputs.
 
@@ -122,14 +126,18 @@ def ingest_file(
         survey_id=survey_id,
     )
     instance.add_dynamic_partitions("survey", [entry.survey_id])
-    runs = [execute(settings, INGEST_SURVEY, instance, partition_key=entry.survey_id)]
+    runs = [
+        execute(
+            settings, INGEST_SURVEY, instance, partition_key=entry.survey_id, log_level=log_level
+        )
+    ]
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         (accounting,) = con.execute(
             "SELECT accounting_json FROM raw.voice_ingest_log WHERE survey_id = ?",
             [entry.survey_id],
         ).fetchone()
     if rebuild_outputs:
-        runs.append(execute(settings, BUILD_PACKS, instance))
+        runs.append(execute(settings, BUILD_PACKS, instance, log_level=log_level))
     return entry, json.loads(accounting), runs
 
 

@@ -11,21 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_helpers import (
-    build,
-    check_evaluations,
-    failed_checks,
-    query,
-    table_digest,
-)
+from tests.pipeline_helpers import build, query, table_digest
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_checks_pass(demo_build) -> None:
-    _, result = demo_build
-    assert len(check_evaluations(result)) >= 15
-    assert failed_checks(result, "ERROR") == []
+def test_demo_flow_runs_every_stage_and_checks_pass(demo_build) -> None:
+    _, runs = demo_build
+    assert [run.job for run in runs] == ["refresh_statistics", "ingest_survey", "build_packs"]
+    assert sum(run.checks_evaluated for run in runs) >= 18
+    assert [check for run in runs for check in run.failed_checks] == []
 
 
 def test_demo_city_shape(demo_build) -> None:
@@ -44,9 +39,18 @@ def test_demo_city_shape(demo_build) -> None:
 
 def test_demo_is_deterministic(demo_build) -> None:
     settings, _ = demo_build
-    tables = ["fct_simd", "fct_indicator", "dim_datazone", "geo_datazone", "dim_postcode"]
+    tables = [
+        "fct_simd",
+        "fct_indicator",
+        "dim_datazone",
+        "geo_datazone",
+        "dim_postcode",
+        "locality_profile",
+        "voice_theme_summary",
+        "priority_ranking",
+    ]
     before = {table: table_digest(settings, table) for table in tables}
-    build(settings, "refresh_statistics")
+    build(settings, "build_all")
     assert before == {table: table_digest(settings, table) for table in tables}
 
 

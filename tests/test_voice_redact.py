@@ -114,10 +114,13 @@ def test_counts_per_kind() -> None:
     assert redact_counts(text) == {"email": 2, "phone": 1, "address": 1, "postcode": 2}
 
 
-def test_postcode_needs_a_real_area() -> None:
-    # 'QQ' and 'A' are not postcode areas; 'M' (Manchester) is
-    assert redact_text("QQ1 1AA and A9 2") == ("QQ1 1AA and A9 2", 0)
+def test_partial_postcode_needs_a_real_area_but_a_full_one_does_not() -> None:
+    # A full postcode shape is redacted whatever its area letters (a fictional, new or
+    # mistyped area still identifies a street); 'A9 2' is a road, 'DD4 9' a sector.
+    assert redact_text("QQ1 1AA and A9 2") == ("[postcode] and A9 2", 1)
+    assert redact_text("my postcode is DM1 3LW.") == ("my postcode is [postcode].", 1)
     assert redact_text("M1 1AE") == ("[postcode]", 1)
+    assert redact_text("near DD4 9 and the A92") == ("near [postcode] and the A92", 1)
     assert "DD" in POSTCODE_AREAS and "A" not in POSTCODE_AREAS
 
 

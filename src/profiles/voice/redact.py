@@ -113,7 +113,15 @@ _MAY_HOLD_PERSONAL_DATA = "|".join([*_GUARD_PATTERNS.values(), r"[^\x00-\x7f]"])
 _AREA_LETTERS = re.compile(r"[A-Za-z]{1,2}")
 
 
+_FULL_INWARD = re.compile(r"\d[A-Za-z]{2}$")
+
+
 def _is_postcode(match: re.Match[str]) -> bool:
+    """A full postcode shape ('XX1 1XX') is redacted whatever its area letters: nothing else
+    in prose looks like it, and privacy matters more than an unknown area. Only partial
+    'district + sector' forms ('DD4 9'), which road numbers also take, need a real area."""
+    if _FULL_INWARD.search(match.group(0)):
+        return True
     area = _AREA_LETTERS.match(match.group(0))
     return area is not None and area.group(0).upper() in _AREA_SET
 
