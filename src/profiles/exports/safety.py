@@ -1,0 +1,125 @@
+"""Safety of exported files: inert spreadsheet text, safe file names, paths that stay put.
+
+What belongs here: the checks every export writer applies before a value or a file name
+leaves the project. Nothing here knows about marts or layouts.
+
+Formula injection (CSV/spreadsheet injection, OWASP)
+    A spreadsheet treats a cell that begins with ``=``, ``+``, ``-`` or ``@`` (and, in some
+    programs, a leading tab or carriage return) as a formula, so a community comment such as
+    ``=HYPERLINK("http://x","click")`` could run when a pack is opened. Our choice:
+
+    - Excel workbooks keep the text *identical* to the warehouse: the cell is written with
+      the string data type explicitly (openpyxl would otherwise store a leading ``=`` as a
+      formula) and with Excel's ``quotePrefix`` style, Excel's own apostrophe marker, so the
+      value stays text even when a reader edits the cell and presses Enter.
+    - CSV has no types, so a text cell that would trigger is prefixed with a single quote
+      (``'``), as OWASP advises. CSV text can therefore differ from the warehouse by that
+      leading quote; the Parquet files carry the exact text for R and Python users.
+    - HTML escapes all text (Jinja2 autoescaping), which is the equivalent there.
+
+    Triggers are checked after leading spaces, and full-width look-alikes (＝＋－＠) count
+    too, because some spreadsheet programs normalise them.
+
+File names
+    `safe_file_name` reduces any text (a locality name such as ``../../etc`` or
+    ``A/B: C*?``) to lower-case ASCII letters, digits and single hyphens, never empty,
+    never a Windows reserved device name, and short; `unique_file_names` adds a suffix
+    where two names reduce to the same text; `inside` refuses a path that would leave
+    its folder.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+CSV_ESCAPE = "'"
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
+MAX_NAME_LENGTH = 60
+
+
+def starts_like_formula(value: object) -> bool:
+    """True when a spreadsheet could read `value` (text) as a formula."""
+    if not isinstance(value, str) or not value:
+        return False
+    if value[0] in FORMULA_TRIGGERS:
+        return True
+    stripped = value.lstrip(" ")
+    return bool(stripped) and stripped[0] in FORMULA_TRIGGERS
+
+
+def neutralise_for_csv(value: object) -> object:
+    """`value` with a leading ``'`` when it is text that could run as a formula."""
+    if starts_like_formula(value):
+        return CSV_ESCAPE + str(value)
+    return value
+
+
+def neutralise_frame_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of `frame` whose text cells cannot run as formulas in a spreadsheet."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            flagged = series.map(starts_like_formula).astype(bool)
+            if flagged.any():
+                out[column] = series.astype(object).where(~flagged, CSV_ESCAPE + series.astype(str))
+    return out
+
+
+def safe_file_name(
+    name: object, *, fallback: str = "unnamed", max_length: int = MAX_NAME_LENGTH
+) -> str:
+    """A file-name stem made of ``[a-z0-9-]`` only: no separators, dots, or reserved names.
+
+    Accents are folded (``Lochee Ë`` → ``lochee-e``); anything else becomes a hyphen.
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", text.casefold()).strip("-")
+    slug = slug[:max_length].rstrip("-")
+    if not slug:
+        slug = _NOT_SLUG.sub("-", fallback.casefold()).strip("-") or "unnamed"
+    if slug in _WINDOWS_RESERVED:
+        slug = f"{slug}-file"
+    return slug
+
+
+def unique_file_names(names: Sequence[object], *, fallback: str = "unnamed") -> list[str]:
+    """`safe_file_name` of each name, with ``-2``, ``-3``... where two would collide.
+
+    The result depends only on the order of `names`, so rebuilds give the same names.
+    """
+    seen: set[str] = set()
+    result: list[str] = []
+    for name in names:
+        base = safe_file_name(name, fallback=fallback)
+        candidate, counter = base, 1
+        while candidate in seen:
+            counter += 1
+            candidate = f"{base}-{counter}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result
+
+
+def inside(folder: Path, *parts: str) -> Path:
+    """`folder / parts`, refusing anything that would resolve outside `folder`."""
+    base = folder.resolve()
+    target = base.joinpath(*parts).resolve()
+    if target != base and base not in target.parents:
+        raise ValueError(f"refusing to write outside {base}: {target}")
+    return target
