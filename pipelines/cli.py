@@ -5,7 +5,7 @@ code location in the project's persistent Dagster instance (so CLI runs appear i
 and printing a short summary. Exit status is 0 on success and 1 with a one-line reason on
 failure. No pipeline logic lives here.
 
-Commands: `demo`, `build --from DIR | --live`, `ingest FILE`, `sql "SELECT …"`.
+Commands: `demo`, `build --from DIR | --live`, `ingest FILE`, `packs`, `sql "SELECT …"`.
 """
 
 from __future__ import annotations
@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--survey-id", help="partition id (default: file name + content hash)")
     ingest.add_argument("--council", help="the survey's council (name or S12 code)")
+
+    packs = commands.add_parser(
+        "packs",
+        parents=[common],
+        help="build the LCPP profile packs (Excel, HTML, CSV/Parquet, GeoPackage)",
+    )
+    packs.add_argument("--council", help="the council to build packs for (name or S12 code)")
+    packs.add_argument("--out", type=Path, help="folder for the packs (default data/outputs)")
 
     sql = commands.add_parser(
         "sql", parents=[common], help="read-only query on the warehouse; CSV on stdout"
@@ -196,6 +204,30 @@ def run_ingest(settings: Settings, args: argparse.Namespace, log_level: str) -> 
     return 0
 
 
+def run_packs(args: argparse.Namespace, log_level: str) -> int:
+    """Rebuild the rankings and packs (through Dagster) and print where the packs are."""
+    from pipelines.runner import BUILD_PACKS, execute
+    from profiles import warehouse
+
+    settings = Settings.from_env().with_(warehouse=_warehouse_path(args))
+    if args.out is not None:
+        settings = settings.with_(outputs_dir=args.out.expanduser().resolve())
+    if args.council:
+        settings = settings.with_(council=args.council)
+    with _dagster_instance() as instance:
+        _print_runs([execute(settings, BUILD_PACKS, instance, log_level=log_level)], settings)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        folders = con.execute(
+            "SELECT council_name, min(path) FROM exports.profile_packs "
+            "WHERE path LIKE '%overview.html' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    if not folders:
+        raise CliError("no council in scope for packs: name one with --council")
+    for council_name, overview in folders:
+        print(f"{council_name}: {Path(overview).parent}")
+    return 0
+
+
 def run_sql(warehouse_path: Path, query: str) -> int:
     """Run one read-only statement and stream CSV (with a header) to stdout."""
     import pyarrow.csv as pacsv
@@ -223,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sql":
             return run_sql(_warehouse_path(args), args.query)
         log_level = LOG_LEVEL["verbose" if getattr(args, "verbose", False) else "quiet"]
+        if args.command == "packs":
+            return run_packs(args, log_level)
         if args.command == "ingest":
             base = Settings.from_env().with_(warehouse=_warehouse_path(args))
             return run_ingest(base, args, log_level)

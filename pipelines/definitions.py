@@ -19,6 +19,7 @@ from profiles.settings import Settings
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     import assets.deprivation
+    import assets.exports
     import assets.geography
     import assets.localities
     import assets.profiles
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets.profiles,
         assets.voice,
         assets.triangulation,
+        assets.exports,
     ]
     jobs = {job.name: job for job in all_jobs()}
     return dg.Definitions(

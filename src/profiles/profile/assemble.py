@@ -61,9 +61,10 @@ def assemble_profile(
     """The long `locality_profile`: every area's measures, comparators and suppression."""
     area_facts = pd.concat([deprivation, change], ignore_index=True)
     area_facts = _with_comparators(area_facts)
-    area_facts["unit"] = np.where(
-        area_facts["measure_id"].str.contains("_count"), "count", "proportion"
+    counts = area_facts["measure_id"].str.contains("_count") | (
+        area_facts["measure_id"] == "simd_population"
     )
+    area_facts["unit"] = np.where(counts, "count", "proportion")
     area_facts.loc[area_facts["measure_id"].str.endswith("_change"), "unit"] = "proportion_points"
     area_facts["method"] = "count_of_data_zones_or_people"
     area_facts["ci_method"] = "none"
