@@ -10,10 +10,12 @@ from __future__ import annotations
 import dagster as dg
 import shapely
 
-from assets._io import check_result
+from assets._io import DUCKDB_POOL, check_result, table_metadata
 from assets.models import sql_model_asset
 from assets.sources import stg_boundary, stg_dz_lookup, stg_population, stg_postcode
 from pipelines.resources import WarehouseResource
+from profiles import geocode
+from profiles import warehouse as wh
 
 GROUP = "geography"
 
@@ -39,13 +41,6 @@ dim_council = sql_model_asset(
     deps=[dim_datazone],
     description="Council areas with their data zone, intermediate zone and ward counts and "
     "population.",
-)
-dim_postcode = sql_model_asset(
-    "dim_postcode",
-    group=GROUP,
-    deps=[stg_postcode, dim_datazone],
-    description="Postcode → data zone → best-fit ward and council, for geocoding survey "
-    "responses; the postcode file's own (exact) ward is kept alongside.",
 )
 geo_datazone = sql_model_asset(
     "geo_datazone",
@@ -172,6 +167,66 @@ def geo_datazone_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         duplicates=duplicates,
         polygons_without_lookup_match=int(unmatched),
     )
+
+
+@dg.asset(
+    key_prefix=["marts"],
+    name="dim_postcode",
+    group_name=GROUP,
+    deps=[stg_postcode, dim_datazone, geo_datazone],
+    pool=DUCKDB_POOL,
+    tags={"dagster/kind/duckdb": "", "dagster/kind/sql": "", "dagster/kind/shapely": ""},
+    description="Postcode → data zone → best-fit ward and council, for geocoding survey "
+    "responses; the postcode file's own (exact) ward is kept alongside. Where the lookup "
+    "gives no known data zone but a grid reference, the data zone is found by "
+    "point-in-polygon (`dz_method`).",
+)
+def dim_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        wh.run_model(con, "dim_postcode")
+        missing = con.execute(
+            "SELECT postcode_key, easting, northing FROM marts.dim_postcode "
+            "WHERE NOT dz_known AND easting IS NOT NULL AND northing IS NOT NULL"
+        ).fetchdf()
+        zones = con.execute("SELECT dz_code, geometry_wkb FROM marts.geo_datazone").fetchdf()
+        located = 0
+        if len(missing) and len(zones):
+            missing["dz_code"] = geocode.locate_points(
+                missing["easting"],
+                missing["northing"],
+                geocode.polygons_from_wkb(zones["geometry_wkb"]),
+                list(zones["dz_code"]),
+            )
+            found = missing.dropna(subset=["dz_code"])[["postcode_key", "dz_code"]]
+            located = len(found)
+            if located:
+                con.register("_located", found)
+                try:
+                    con.execute("BEGIN TRANSACTION")
+                    con.execute(
+                        """
+                        UPDATE marts.dim_postcode AS p
+                        SET dz_code = l.dz_code, ward_code = d.ward_code,
+                            council_code = d.council_code, dz_known = true,
+                            dz_method = 'point_in_polygon'
+                        FROM _located AS l JOIN marts.dim_datazone AS d USING (dz_code)
+                        WHERE p.postcode_key = l.postcode_key
+                        """
+                    )
+                    con.execute("COMMIT")
+                finally:
+                    con.unregister("_located")
+        metadata = table_metadata(
+            con,
+            "marts",
+            "dim_postcode",
+            extra={
+                "located_by_point_in_polygon": located,
+                "without_data_zone": int(len(missing) - located),
+            },
+        )
+    metadata["sql_model"] = dg.MetadataValue.path("sql/dim_postcode.sql")
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset_check(

@@ -94,3 +94,40 @@ def test_cli_reports_missing_folder_in_one_line(tmp_path: Path) -> None:
     )
     assert completed.returncode == 1
     assert "nowhere" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_postcodes_missing_from_the_lookup_are_placed_by_point_in_polygon(
+    demo_build, tmp_path: Path
+) -> None:
+    import shutil
+
+    import dagster as dg
+
+    from assets.geography import dim_postcode
+    from pipelines.resources import resources_for
+    from profiles import warehouse
+
+    settings, _ = demo_build
+    copy = settings.with_(warehouse=tmp_path / "warehouse.duckdb")
+    shutil.copyfile(settings.warehouse, copy.warehouse)
+    with warehouse.connect(copy.warehouse) as con:
+        truth = dict(
+            con.execute(
+                "SELECT postcode_key, dz_code FROM staging.postcode "
+                "WHERE easting IS NOT NULL ORDER BY postcode_key LIMIT 40"
+            ).fetchall()
+        )
+        con.execute(
+            "UPDATE staging.postcode SET dz_code = NULL WHERE postcode_key IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [list(truth)],
+        )
+    result = dg.materialize([dim_postcode], resources=resources_for(copy))
+    assert result.success
+    placed = dict(
+        query(
+            copy,
+            "SELECT postcode_key, dz_code FROM dim_postcode WHERE dz_method = 'point_in_polygon'",
+        )
+    )
+    assert placed == truth
