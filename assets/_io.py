@@ -16,6 +16,9 @@ import pandas as pd
 
 from profiles import warehouse
 
+OWNERS = ["team:community-planning-analysts"]
+"""Who answers for the assets in the UI (Dagster owners: e-mail addresses or team:<name>)."""
+
 DUCKDB_POOL = "duckdb_writer"
 """Every asset that writes the warehouse is in this pool; dagster.yaml limits it to 1."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
 from profiles.exports.data import load_pack_data
@@ -65,6 +65,7 @@ def pack_councils(con, sources: SourcesResource) -> list[str]:
     key_prefix=["exports"],
     name="profile_packs",
     group_name=GROUP,
+    owners=OWNERS,
     deps=DEPS,
     pool=DUCKDB_POOL,
     tags={"dagster/kind/excel": "", "dagster/kind/html": "", "dagster/kind/parquet": ""},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 import shapely
 
-from assets._io import DUCKDB_POOL, check_result, table_metadata
+from assets._io import DUCKDB_POOL, OWNERS, check_result, table_metadata
 from assets.models import sql_model_asset
 from assets.sources import stg_boundary, stg_dz_lookup, stg_population, stg_postcode
 from pipelines.resources import WarehouseResource
@@ -173,6 +173,7 @@ def geo_datazone_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     key_prefix=["marts"],
     name="dim_postcode",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[stg_postcode, dim_datazone, geo_datazone],
     pool=DUCKDB_POOL,
     tags={"dagster/kind/duckdb": "", "dagster/kind/sql": "", "dagster/kind/shapely": ""},

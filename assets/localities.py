@@ -9,7 +9,7 @@ the official best-fit lookup is what we publish against; the polygons are a seco
 import dagster as dg
 import pandas as pd
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from assets.geography import dim_council, dim_datazone, geo_datazone, geo_ward
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import geocode
@@ -40,6 +40,7 @@ def _dz_points(con) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "dim_locality"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[dim_datazone, dim_council, geo_datazone],
             tags=TAGS,
             description="Localities (LCPPs, neighbourhoods, regeneration areas) of the councils "
@@ -49,6 +50,7 @@ def _dz_points(con) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "bridge_dz_locality"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[dim_datazone, geo_datazone],
             tags=TAGS,
             description="Which data zones make up each locality (a data zone may be in several "
@@ -57,6 +59,7 @@ def _dz_points(con) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "locality_coverage"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[dim_datazone],
             tags=TAGS,
             description="Coverage problems of the locality definitions: data zones in no "
@@ -143,6 +146,7 @@ def locality_coverage_complete(warehouse: WarehouseResource) -> dg.AssetCheckRes
     key_prefix=["marts"],
     name="dz_ward_crosscheck",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[geo_datazone, geo_ward],
     pool=DUCKDB_POOL,
     tags={**TAGS, "dagster/kind/shapely": ""},

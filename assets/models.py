@@ -12,7 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets._io import DUCKDB_POOL, table_metadata
+from assets._io import DUCKDB_POOL, OWNERS, table_metadata
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
 
@@ -35,6 +35,7 @@ def sql_model_asset(
         key_prefix=[schema],
         name=name,
         group_name=group,
+        owners=OWNERS,
         deps=list(deps),
         pool=DUCKDB_POOL,
         tags={"dagster/kind/duckdb": "", "dagster/kind/sql": ""},

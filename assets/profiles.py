@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 import yaml
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from assets.deprivation import fct_indicator, fct_simd
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles.contract import SIMD_VINTAGES
@@ -76,6 +76,7 @@ def _headline_markdown(summary: pd.DataFrame) -> str:
         dg.AssetSpec(
             ["marts", "locality_profile"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[fct_simd, fct_indicator, *LOCALITY_DEPS],
             tags=TAGS,
             description="The locality profile, long: every deprivation and indicator measure "
@@ -88,6 +89,7 @@ def _headline_markdown(summary: pd.DataFrame) -> str:
         dg.AssetSpec(
             ["marts", "locality_summary"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[fct_simd, fct_indicator, *LOCALITY_DEPS],
             tags=TAGS,
             description="One readable row per locality and council per vintage with the "
@@ -97,6 +99,7 @@ def _headline_markdown(summary: pd.DataFrame) -> str:
         dg.AssetSpec(
             ["marts", "locality_most_deprived_dz"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[fct_simd, *LOCALITY_DEPS],
             tags=TAGS,
             description="Each locality's and council's most deprived data zones (overall "
@@ -181,6 +184,7 @@ def locality_profile(warehouse: WarehouseResource, sources: SourcesResource):
     key_prefix=["marts"],
     name="locality_inequality",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[fct_simd, fct_indicator, *LOCALITY_DEPS],
     pool=DUCKDB_POOL,
     tags=TAGS,

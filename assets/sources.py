@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import contract
 from profiles.source_folder import describe_source_files, resolve_source_folder
@@ -53,6 +53,7 @@ def _provenance(files: pd.DataFrame) -> dict[str, Any]:
     key_prefix=["raw"],
     name="source_file",
     group_name=GROUP,
+    owners=OWNERS,
     pool=DUCKDB_POOL,
     tags=KIND_TAGS,
     description=(
@@ -111,6 +112,7 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
         dg.AssetSpec(
             ["staging", "simd_rank"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[raw_source_files],
             tags=KIND_TAGS,
             description="SIMD ranks (overall and 7 domains) with decile/quintile/vigintile, "
@@ -119,6 +121,7 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
         dg.AssetSpec(
             ["staging", "simd_indicator"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[raw_source_files],
             tags=KIND_TAGS,
             description="SIMD indicators, long: value as a number (percent strings become "
@@ -128,6 +131,7 @@ def raw_source_files_complete(warehouse: WarehouseResource) -> dg.AssetCheckResu
         dg.AssetSpec(
             ["staging", "simd_population"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=[raw_source_files],
             tags=KIND_TAGS,
             description="The total and working-age population each SIMD vintage was built on.",
@@ -217,6 +221,7 @@ def staging_simd(warehouse: WarehouseResource, sources: SourcesResource):
     key_prefix=["staging"],
     name="dz_lookup",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[raw_source_files],
     pool=DUCKDB_POOL,
     tags=KIND_TAGS,
@@ -256,6 +261,7 @@ def _population_frames(files: pd.DataFrame) -> list[pd.DataFrame]:
     key_prefix=["staging"],
     name="population",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[raw_source_files],
     pool=DUCKDB_POOL,
     tags=KIND_TAGS,
@@ -293,6 +299,7 @@ def stg_population(warehouse: WarehouseResource) -> dg.MaterializeResult:
     key_prefix=["staging"],
     name="postcode",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[raw_source_files],
     pool=DUCKDB_POOL,
     tags=KIND_TAGS,
@@ -330,6 +337,7 @@ def stg_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
     key_prefix=["staging"],
     name="boundary",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[raw_source_files],
     pool=DUCKDB_POOL,
     tags={**KIND_TAGS, "dagster/kind/geopandas": ""},

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from assets.voice import load_voice_frames
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles.triangulate import load_triangulation_config, triangulate
@@ -32,6 +32,7 @@ DEPS = [
         dg.AssetSpec(
             ["marts", "priority_ranking"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=DEPS,
             tags=TAGS,
             description="Ranked priorities per locality: need (local data against "
@@ -44,6 +45,7 @@ DEPS = [
         dg.AssetSpec(
             ["marts", "triangulation_matrix"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=DEPS,
             tags=TAGS,
             description="Each locality × priority theme × component (need, voice, "

@@ -19,7 +19,7 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._io import DUCKDB_POOL, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
 from profiles.localities import resolve_council
@@ -137,6 +137,7 @@ def _survey_council(entry, sources: SourcesResource, inputs, path: Path, schema:
         dg.AssetSpec(
             [schema, table],
             group_name=GROUP,
+            owners=OWNERS,
             description=description,
             tags=TAGS,
             deps=[["marts", "dim_postcode"], ["marts", "dim_locality"]],
@@ -288,6 +289,7 @@ def theme_model(config_dir: Path, outputs_dir: str) -> coding.ThemeModel:
     key_prefix=["marts"],
     name="voice_coding_quality",
     group_name=GROUP,
+    owners=OWNERS,
     pool=DUCKDB_POOL,
     tags={**TAGS, "dagster/kind/scikitlearn": ""},
     description="The free-text theme model (TF-IDF word and character n-grams, one-vs-rest "
@@ -324,6 +326,7 @@ def voice_coding_quality(
     key_prefix=["marts"],
     name="voice_comment_code",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[["staging", "voice_comment"]],
     partitions_def=survey_partitions,
     pool=DUCKDB_POOL,
@@ -425,6 +428,7 @@ def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "voice_response"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=VOICE_INPUT_DEPS,
             tags=TAGS,
             description="Every survey's loaded responses: redacted, with "
@@ -434,6 +438,7 @@ def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "voice_theme_summary"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=VOICE_INPUT_DEPS,
             tags=TAGS,
             description="Per survey × locality (and council) × Place "
@@ -445,6 +450,7 @@ def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
         dg.AssetSpec(
             ["marts", "engagement_reach"],
             group_name=GROUP,
+            owners=OWNERS,
             deps=VOICE_INPUT_DEPS,
             tags=TAGS,
             description="Who was heard: responses per 1,000 residents by "
@@ -527,6 +533,7 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
     key_prefix=["marts"],
     name="voice_emergent_topics",
     group_name=GROUP,
+    owners=OWNERS,
     deps=[voice_comment_code, ["staging", "voice_comment"]],
     pool=DUCKDB_POOL,
     tags={**TAGS, "dagster/kind/scikitlearn": ""},
