@@ -66,18 +66,26 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         voice = load_voice_frames(con)
     placed = _placed_responses(responses, voice["responses"], bridge)
     rankings, matrices = [], []
+    # Each council sees only its own rows (and Scotland's): filtering the national tables
+    # once per council is what made all-Scotland builds slow.
+    profile_by_council = dict(tuple(profile.groupby("council_code", sort=False)))
+    scotland = profile_by_council.get("S92000003", profile.iloc[0:0])
+    summary_by_council = dict(tuple(summary.groupby("council_code", sort=False)))
+    reach_by_council = dict(tuple(reach.groupby("council_code", sort=False)))
     for council in sorted(dim_locality["council_code"].unique()):
         config = load_triangulation_config(config_dir, council)
         ranking, matrix = triangulate(
             config,
-            profile=profile,
-            theme_summary=summary,
-            reach=reach,
+            profile=pd.concat(
+                [profile_by_council.get(council, profile.iloc[0:0]), scotland], ignore_index=True
+            ),
+            theme_summary=summary_by_council.get(council, summary.iloc[0:0]),
+            reach=reach_by_council.get(council, reach.iloc[0:0]),
             responses=placed[placed["council_code"] == council],
             voice_scores=voice["scores"],
             codes=voice["codes"],
             comments=voice["comments"],
-            dim_locality=dim_locality,
+            dim_locality=dim_locality[dim_locality["council_code"] == council],
         )
         rankings.append(ranking)
         matrices.append(matrix)

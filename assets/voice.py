@@ -306,7 +306,14 @@ def voice_coding_quality(
     analyst = coding.load_analyst_codes(config_dir)
     model = theme_model(config_dir, sources.outputs_dir)
     path = _model_path(sources.outputs_dir, model.version)
-    quality = coding.cross_validate(frame, analyst, folds=5).assign(model_version=model.version)
+    # Cross-validation depends only on the coding config: reuse it for the same model version.
+    cached = path.with_name(path.stem + "_cv.parquet")
+    if cached.exists():
+        quality = pd.read_parquet(cached)
+    else:
+        quality = coding.cross_validate(frame, analyst, folds=5).assign(model_version=model.version)
+        quality.to_parquet(cached.with_suffix(".part"), index=False)
+        cached.with_suffix(".part").replace(cached)
     with warehouse.connect() as con:
         metadata = write_frame(
             con, "marts", "voice_coding_quality", quality, order_by=("theme_id",)

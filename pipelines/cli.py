@@ -68,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
         "--council", help="limit locality outputs to this council (name or S12 code)"
     )
     build.add_argument(
+        "--survey",
+        type=Path,
+        action="append",
+        default=[],
+        help="a survey export to ingest after the build (repeatable)",
+    )
+    build.add_argument(
+        "--sample-survey",
+        type=int,
+        metavar="N",
+        help="also generate and ingest a synthetic Place Standard survey of N responses for "
+        "--council (to try the voice path where no real export is at hand)",
+    )
+    build.add_argument(
         "--job",
         default="build_all",
         help="job to run (build_all, refresh_statistics); default build_all",
@@ -161,6 +175,23 @@ def run_job(settings: Settings, job_name: str, log_level: str) -> int:
 
     with _dagster_instance() as instance:
         _print_runs([execute(settings, job_name, instance, log_level=log_level)], settings)
+    return 0
+
+
+def run_build_with_surveys(settings: Settings, args: argparse.Namespace, log_level: str) -> int:
+    from pipelines.runner import build_with_surveys
+
+    surveys = [path.expanduser().resolve() for path in args.survey]
+    with _dagster_instance() as instance:
+        runs = build_with_surveys(
+            settings,
+            instance,
+            args.job,
+            surveys=surveys,
+            sample_survey=args.sample_survey,
+            log_level=log_level,
+        )
+        _print_runs(runs, settings)
     return 0
 
 
@@ -263,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command == "demo":
             return run_demo(settings, log_level)
+        if args.survey or args.sample_survey:
+            return run_build_with_surveys(settings, args, log_level)
         return run_job(settings, args.job, log_level)
     except (ProfilesError, ValueError, OSError) as error:
         print(f"profiles: {error}", file=sys.stderr)

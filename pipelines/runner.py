@@ -145,41 +145,122 @@ def demo_survey_settings(config_dir: Path) -> dict:
     return yaml.safe_load((config_dir / "demo_survey.yaml").read_text(encoding="utf-8"))
 
 
-def write_demo_survey(settings: Settings) -> Path:
-    """The Demo City's synthetic Place Standard survey, from the demo's loaded statistics,
-    written as published exports (CSV, cp1252 CSV, XLSX); returns the CSV's path."""
-    from profiles.demo.survey import generate_place_standard_survey, write_survey_exports
+def write_council_survey(
+    settings: Settings,
+    council_code: str,
+    out_dir: Path,
+    *,
+    n_responses: int,
+    seed: int,
+    reference_date,
+) -> Path:
+    """A synthetic Place Standard export for one council of the warehouse, written as the
+    published exports (CSV, cp1252 CSV, XLSX); returns the CSV's path.
 
+    Respondents are placed by postcode where the warehouse's postcode directory covers the
+    council; otherwise (e.g. real Dundee, whose postcodes are not among the staged files) the
+    export carries each respondent's data zone code in a `place` column instead — a layout
+    the Place Standard schema accepts. Synthetic: for trying the voice path, never evidence.
+    """
+    from profiles.demo.survey import simulate_place_standard_survey, write_survey_exports
+
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        deprivation = con.execute(
+            "SELECT s.dz_code, s.quintile AS simd_quintile, d.council_code "
+            "FROM marts.fct_simd AS s JOIN marts.dim_datazone AS d USING (dz_code) "
+            "WHERE s.domain = 'overall' AND s.vintage = (SELECT max(vintage) FROM marts.fct_simd) "
+            "AND d.council_code = ? ORDER BY s.dz_code",
+            [council_code],
+        ).fetchdf()
+        postcodes = con.execute(
+            "SELECT p.postcode, p.dz_code FROM marts.dim_postcode AS p "
+            "JOIN marts.dim_datazone AS d USING (dz_code) "
+            "WHERE p.is_live AND d.council_code = ? ORDER BY p.postcode_key",
+            [council_code],
+        ).fetchdf()
+    if deprivation.empty:
+        raise ProfilesError(f"council {council_code} has no data zones in the warehouse")
+    by_place = postcodes["dz_code"].nunique() < 0.8 * len(deprivation)
+    if by_place:
+        # Stand-in postcodes (one per data zone) only drive the generator; the export then
+        # names the data zone and leaves the postcode blank.
+        postcodes = deprivation[["dz_code"]].assign(
+            postcode=[f"ZZ{1 + i // 9 % 99} {1 + i % 9}ZZ" for i in range(len(deprivation))]
+        )
+    survey = simulate_place_standard_survey(
+        postcodes, deprivation, n_responses=n_responses, seed=seed, today=reference_date
+    )
+    frame = survey.responses
+    if by_place:
+        true_zone = survey.respondents.set_index("response_id")["dz_code"]
+        frame = frame.assign(postcode=None)
+        frame.insert(3, "place", frame["response_id"].map(true_zone))
+    return write_survey_exports(frame, out_dir)["csv"]
+
+
+def write_demo_survey(settings: Settings) -> Path:
+    """The Demo City's synthetic Place Standard survey, from the demo's loaded statistics."""
     options = demo_survey_settings(settings.config_dir)
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         council = con.execute(
             "SELECT council_code FROM marts.dim_council WHERE council_name = ?",
             [options["council_name"]],
         ).fetchone()
-        if council is None:
-            raise ProfilesError(f"demo council {options['council_name']!r} is not loaded")
-        postcodes = con.execute(
-            "SELECT p.postcode, p.dz_code FROM marts.dim_postcode AS p "
-            "JOIN marts.dim_datazone AS d USING (dz_code) "
-            "WHERE p.is_live AND d.council_code = ? ORDER BY p.postcode_key",
-            [council[0]],
-        ).fetchdf()
-        deprivation = con.execute(
-            "SELECT s.dz_code, s.quintile AS simd_quintile, d.council_code "
-            "FROM marts.fct_simd AS s JOIN marts.dim_datazone AS d USING (dz_code) "
-            "WHERE s.domain = 'overall' AND s.vintage = (SELECT max(vintage) FROM marts.fct_simd) "
-            "AND d.council_code = ? ORDER BY s.dz_code",
-            [council[0]],
-        ).fetchdf()
-    frame = generate_place_standard_survey(
-        postcodes,
-        deprivation,
+    if council is None:
+        raise ProfilesError(f"demo council {options['council_name']!r} is not loaded")
+    return write_council_survey(
+        settings,
+        council[0],
+        settings.demo_dir.parent / f"{settings.demo_dir.name}_survey",
         n_responses=int(options["responses"]),
         seed=int(options["seed"]),
-        today=options["reference_date"],
+        reference_date=options["reference_date"],
     )
-    out_dir = settings.demo_dir.parent / f"{settings.demo_dir.name}_survey"
-    return write_survey_exports(frame, out_dir)["csv"]
+
+
+def build_with_surveys(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    *,
+    surveys: list[Path] = (),
+    sample_survey: int | None = None,
+    log_level: str = "INFO",
+) -> list[RunSummary]:
+    """Build, then ingest each survey export (and, if asked, a synthetic sample survey for
+    `--council`) through the inbox path; the outputs are rebuilt after the last one."""
+    from profiles.localities import resolve_council
+
+    runs = [execute(settings, job_name, instance, log_level=log_level)]
+    files = list(surveys)
+    if sample_survey:
+        if not settings.council:
+            raise ProfilesError("--sample-survey needs --council (the council to survey)")
+        with warehouse.connect(settings.warehouse, read_only=True) as con:
+            councils = con.execute("SELECT council_code, council_name FROM marts.dim_council")
+            code = resolve_council(councils.fetchdf(), settings.council)
+        options = demo_survey_settings(settings.config_dir)
+        files.append(
+            write_council_survey(
+                settings,
+                code,
+                settings.outputs_dir / f"sample_survey_{code}",
+                n_responses=sample_survey,
+                seed=int(options["seed"]),
+                reference_date=options["reference_date"],
+            )
+        )
+    for index, path in enumerate(files):
+        _, _, ingest_runs = ingest_file(
+            settings,
+            instance,
+            path,
+            council=settings.council,
+            rebuild_outputs=index == len(files) - 1,
+            log_level=log_level,
+        )
+        runs.extend(ingest_runs)
+    return runs
 
 
 def run_demo(settings: Settings, instance: dg.DagsterInstance) -> list[RunSummary]:

@@ -273,3 +273,58 @@ def test_other_councils_build_without_code_changes(real_data: Path, tmp_path: Pa
     assert localities == wards > 0
     # National tables stay whole when the locality outputs are limited to one council.
     assert query(settings, "SELECT count(*) FROM dim_datazone")[0][0] == 6976
+
+
+def test_dundee_with_a_survey_ranks_all_eight_lcpps_and_builds_packs(
+    real_build, tmp_path: Path
+) -> None:
+    """Real statistics plus a (synthetic, area-placed) Place Standard survey for Dundee:
+    every LCPP gets need, voice and strategic scores, a category, a rank interval, and a pack.
+    """
+    import datetime
+    import shutil
+
+    import dagster as dg
+
+    from pipelines.runner import ingest_file, write_council_survey
+
+    settings, _ = real_build
+    copy = settings.with_(
+        warehouse=tmp_path / "warehouse.duckdb",
+        archive_dir=tmp_path / "archive",
+        outputs_dir=tmp_path / "outputs",
+    )
+    shutil.copyfile(settings.warehouse, copy.warehouse)
+    survey = write_council_survey(
+        copy,
+        DUNDEE,
+        tmp_path / "survey",
+        n_responses=1500,
+        seed=11,
+        reference_date=datetime.date(2026, 10, 31),
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        _, accounting, runs = ingest_file(copy, instance, survey, council="Dundee City")
+    assert [check for run in runs for check in run.failed_checks] == []
+    assert accounting["rows_in"] == accounting["rows_loaded"] + accounting["rows_quarantined"]
+    rows = query(
+        copy,
+        "SELECT l.locality_name, count(*) FILTER (r.rank IS NOT NULL), "
+        "count(*) FILTER (r.need_score IS NOT NULL AND r.voice_score IS NOT NULL "
+        "AND r.strategic_score IS NOT NULL), count(DISTINCT r.agreement), "
+        "bool_and(r.rank IS NULL OR r.rank BETWEEN r.rank_low AND r.rank_high) "
+        "FROM priority_ranking AS r JOIN dim_locality AS l USING (council_code, locality_id) "
+        "WHERE r.council_code = ? GROUP BY 1 ORDER BY 1",
+        [DUNDEE],
+    )
+    assert len(rows) == 8
+    for name, ranked, complete, categories, inside in rows:
+        assert ranked >= 8 and complete >= 6 and categories >= 1 and inside, name
+    packs = query(
+        copy,
+        "SELECT count(*) FILTER (path LIKE '%/localities/%.xlsx'), "
+        "count(*) FILTER (path LIKE '%/localities/%.html') FROM exports.profile_packs "
+        "WHERE council_code = ?",
+        [DUNDEE],
+    )
+    assert packs == [(8, 8)]

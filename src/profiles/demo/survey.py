@@ -969,7 +969,10 @@ def write_survey_exports(frame: pd.DataFrame, out_dir: str | Path) -> dict[str, 
     """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    table = frame[list(SURVEY_COLUMNS)]
+    # The export layout, plus any extra columns the caller added (e.g. a `place` column of
+    # data zone codes where respondents are placed by area rather than postcode).
+    columns = [*SURVEY_COLUMNS, *(c for c in frame.columns if c not in SURVEY_COLUMNS)]
+    table = frame[columns]
     paths = {kind: folder / name for kind, name in EXPORT_FILES.items()}
     table.to_csv(paths["csv"], index=False, encoding="utf-8", lineterminator="\n")
     table.to_csv(paths["cp1252"], index=False, encoding="cp1252", lineterminator="\r\n")
@@ -977,7 +980,7 @@ def write_survey_exports(frame: pd.DataFrame, out_dir: str | Path) -> dict[str, 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Responses"
-    sheet.append(list(SURVEY_COLUMNS))
+    sheet.append(columns)
     submitted = pd.to_datetime(table["submitted_at"], format=SUBMITTED_AT_FORMAT)
     for values, when in zip(table.itertuples(index=False), submitted, strict=True):
         cells = [None if pd.isna(value) else value for value in values]
