@@ -203,18 +203,17 @@ def dim_postcode(warehouse: WarehouseResource) -> dg.MaterializeResult:
             if located:
                 con.register("_located", found)
                 try:
-                    con.execute("BEGIN TRANSACTION")
-                    con.execute(
-                        """
-                        UPDATE marts.dim_postcode AS p
-                        SET dz_code = l.dz_code, ward_code = d.ward_code,
-                            council_code = d.council_code, dz_known = true,
-                            dz_method = 'point_in_polygon'
-                        FROM _located AS l JOIN marts.dim_datazone AS d USING (dz_code)
-                        WHERE p.postcode_key = l.postcode_key
-                        """
-                    )
-                    con.execute("COMMIT")
+                    with wh.transaction(con):
+                        con.execute(
+                            """
+                            UPDATE marts.dim_postcode AS p
+                            SET dz_code = l.dz_code, ward_code = d.ward_code,
+                                council_code = d.council_code, dz_known = true,
+                                dz_method = 'point_in_polygon'
+                            FROM _located AS l JOIN marts.dim_datazone AS d USING (dz_code)
+                            WHERE p.postcode_key = l.postcode_key
+                            """
+                        )
                 finally:
                     con.unregister("_located")
         metadata = table_metadata(

@@ -27,28 +27,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from profiles.voice.contract import PLACE_STANDARD_THEMES
+
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "malformed_exports"
 INDEX_NAME = "index.csv"
 TODAY = date(2024, 6, 30)
 COUNCIL = "S12000042"  # Dundee City
 OTHER_COUNCIL = "S12000041"  # Angus
 
-THEMES = (
-    "moving_around",
-    "public_transport",
-    "traffic_parking",
-    "streets_spaces",
-    "natural_space",
-    "play_recreation",
-    "facilities_amenities",
-    "work_economy",
-    "housing_community",
-    "social_contact",
-    "identity_belonging",
-    "feeling_safe",
-    "care_maintenance",
-    "influence_control",
-)
+THEMES = PLACE_STANDARD_THEMES
 HEADER = (
     "response_id",
     "submitted_at",

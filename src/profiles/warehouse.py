@@ -101,6 +101,18 @@ def connect(
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK and re-raise: readers never see half a change."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
 def replace_table(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -118,17 +130,12 @@ def replace_table(
     order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
     con.register("_incoming_frame", frame)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked_identifier(schema)}")
             con.execute(
                 f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _incoming_frame"
                 + (f" ORDER BY {order}" if order else "")
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("_incoming_frame")
     return table_row_count(con, schema, table)
@@ -160,8 +167,7 @@ def replace_rows(
     order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
     con.register("_incoming_rows", incoming)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked_identifier(schema)}")
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {qualified} AS SELECT * FROM _incoming_rows LIMIT 0"
@@ -171,10 +177,6 @@ def replace_rows(
                 f"INSERT INTO {qualified} BY NAME SELECT * FROM _incoming_rows"
                 + (f" ORDER BY {order}" if order else "")
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("_incoming_rows")
     return int(
@@ -217,16 +219,8 @@ def run_model(
     """Run model `sql/<name>.sql` (one statement, usually CREATE OR REPLACE TABLE … AS SELECT)
     inside a transaction, with `$param` placeholders bound from `params`."""
     sql = model_sql(name, sql_dir)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if params:
-            con.execute(sql, dict(params))
-        else:
-            con.execute(sql)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    with transaction(con):
+        con.execute(sql, dict(params) if params else None)
 
 
 def query_frame(

@@ -35,6 +35,7 @@ from profiles.contract import SIMD_VINTAGES
 from profiles.errors import ProfilesError
 from profiles.settings import CONFIG_DIR
 from profiles.stats.disclosure import DisclosureRules, load_disclosure_rules
+from profiles.triangulate.evidence import PRIORITY_RANKING_COLUMNS
 from profiles.voice.contract import PLACE_STANDARD_THEMES, REACH_COLUMNS, THEME_SUMMARY_COLUMNS
 
 BNG = 27700
@@ -42,21 +43,7 @@ BNG = 27700
 
 THEME_SUMMARY_ALL_COLUMNS = (*THEME_SUMMARY_COLUMNS, "effective_n", "withheld_reason")
 REACH_ALL_COLUMNS = (*REACH_COLUMNS, "representation_lower_ci", "representation_upper_ci")
-PRIORITY_COLUMNS = (
-    "council_code",
-    "locality_id",
-    "priority_theme",
-    "need_score",
-    "voice_score",
-    "strategic_score",
-    "priority_score",
-    "rank",
-    "rank_low",
-    "rank_high",
-    "stability",
-    "agreement",
-    "evidence",  # JSON text
-)
+PRIORITY_COLUMNS = PRIORITY_RANKING_COLUMNS
 SOURCE_FILE_COLUMNS = (
     "kind",
     "vintage",
