@@ -132,12 +132,14 @@ def ingest_file(
         )
     ]
     with warehouse.connect(settings.warehouse, read_only=True) as con:
-        (accounting,) = con.execute(
-            "SELECT accounting_json FROM raw.voice_ingest_log WHERE survey_id = ?",
+        accounting, survey_council = con.execute(
+            "SELECT accounting_json, council_code FROM raw.voice_ingest_log WHERE survey_id = ?",
             [entry.survey_id],
         ).fetchone()
     if rebuild_outputs:
-        runs.append(execute(settings, BUILD_PACKS, instance, log_level=log_level))
+        # A new export changes its own council's packs only: build those, not every council's.
+        scoped = settings.with_(council=settings.council or survey_council)
+        runs.append(execute(scoped, BUILD_PACKS, instance, log_level=log_level))
     return entry, json.loads(accounting), runs
 
 
