@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -281,6 +282,10 @@ def run_sql(warehouse_path: Path, query: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pandas' deprecation notices are for developers (the test suite shows them), not for
+    # analysts reading the command's output.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pandas")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="profiles")
     args = _parser().parse_args(argv)
     try:
         if args.command == "sql":
