@@ -72,6 +72,11 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     scotland = profile_by_council.get("S92000003", profile.iloc[0:0])
     summary_by_council = dict(tuple(summary.groupby("council_code", sort=False)))
     reach_by_council = dict(tuple(reach.groupby("council_code", sort=False)))
+    # The same for the per-response voice tables (1.4M scores on all of Scotland): split by
+    # council once, rather than handing every council all of them to merge again.
+    voice_by_council = {
+        name: _split_by_council(voice[name], placed) for name in ("scores", "codes", "comments")
+    }
     for council in sorted(dim_locality["council_code"].unique()):
         config = load_triangulation_config(config_dir, council)
         ranking, matrix = triangulate(
@@ -82,9 +87,9 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
             theme_summary=summary_by_council.get(council, summary.iloc[0:0]),
             reach=reach_by_council.get(council, reach.iloc[0:0]),
             responses=placed[placed["council_code"] == council],
-            voice_scores=voice["scores"],
-            codes=voice["codes"],
-            comments=voice["comments"],
+            voice_scores=voice_by_council["scores"].get(council, voice["scores"].iloc[0:0]),
+            codes=voice_by_council["codes"].get(council, voice["codes"].iloc[0:0]),
+            comments=voice_by_council["comments"].get(council, voice["comments"].iloc[0:0]),
             dim_locality=dim_locality[dim_locality["council_code"] == council],
         )
         rankings.append(ranking)
@@ -113,6 +118,18 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         )
     yield dg.MaterializeResult(asset_key=["marts", "priority_ranking"], metadata=meta_rank)
     yield dg.MaterializeResult(asset_key=["marts", "triangulation_matrix"], metadata=meta_matrix)
+
+
+def _split_by_council(frame: pd.DataFrame, placed: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """`frame`'s rows (keyed by survey_id, response_id) per council of the placed responses;
+    triangulation of a council only ever joins its own responses' rows."""
+    key = ["survey_id", "response_id"]
+    councils = placed[[*key, "council_code"]].drop_duplicates()
+    joined = frame.merge(councils, on=key, how="inner")
+    return {
+        str(council): rows.drop(columns="council_code").reset_index(drop=True)
+        for council, rows in joined.groupby("council_code", sort=False)
+    }
 
 
 def _placed_responses(

@@ -10,6 +10,7 @@ Privacy: unredacted text and respondents' postcodes are written to the `raw` sch
 asset metadata carries counts, never response text.
 """
 
+import hashlib
 import json
 import pickle
 from datetime import date
@@ -270,12 +271,22 @@ def _model_path(outputs_dir: str, version: str) -> Path:
     return Path(outputs_dir) / "models" / f"theme_model_{safe}.pkl"
 
 
+_TRAINED_MODELS: dict[str, coding.ThemeModel] = {}
+
+
 def theme_model(config_dir: Path, outputs_dir: str) -> coding.ThemeModel:
     """The theme model for the current coding config: trained deterministically (about a
     second) and saved under its version, so every survey is coded by the same model."""
     frame = coding.load_coding_frame(config_dir)
     analyst = coding.load_analyst_codes(config_dir)
-    model = coding.train_theme_model(frame, analyst, seed=0)
+    # Training depends only on these inputs, so a process trains each config once: ingesting
+    # many exports, or an export then build_packs, would otherwise retrain for every step.
+    key = frame.sha256 + hashlib.sha256(analyst.to_csv(index=False).encode("utf-8")).hexdigest()
+    model = _TRAINED_MODELS.get(key)
+    if model is None:
+        model = coding.train_theme_model(frame, analyst, seed=0)
+        _TRAINED_MODELS.clear()
+        _TRAINED_MODELS[key] = model
     path = _model_path(outputs_dir, model.version)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
