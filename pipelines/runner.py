@@ -46,8 +46,9 @@ def _root_cause(result: dg.ExecuteInProcessResult) -> str:
     if failure is None or failure.step_failure_data.error is None:
         return "run failed"
     error = failure.step_failure_data.error
-    # Dagster wraps the user's exception; the root cause is what to report.
-    while error.cause is not None:
+    # Dagster wraps the user's exception: report the outermost error that is not Dagster's
+    # (e.g. WarehouseLockedError, not the DuckDB IOException it was raised from).
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
         error = error.cause
     message = error.message.strip().splitlines()[0]
     head, _, text = message.partition(": ")

@@ -8,6 +8,7 @@ with its provenance. Parsing the files is `profiles.sources`' job.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pandas as pd
 from profiles.errors import ProfilesError
 from profiles.provenance import SourceRecord, record_for_file
 from profiles.settings import Settings
+
+DEMO_FILES_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z: the demo's fixed "published" time
 
 RAW_SOURCE_FILE_COLUMNS = (
     "kind",
@@ -48,6 +51,11 @@ def resolve_source_folder(settings: Settings) -> ResolvedSources:
         from profiles.demo.generate import generate_demo
 
         manifest = generate_demo(settings.demo_dir)
+        # Regenerated files get the same modification time every build, so provenance
+        # (retrieved_at) and everything stamped with it are identical between builds.
+        for path in settings.demo_dir.rglob("*"):
+            if path.is_file():
+                os.utime(path, (DEMO_FILES_TIME, DEMO_FILES_TIME))
         return ResolvedSources(
             folder=settings.demo_dir,
             mode="demo",

@@ -80,9 +80,14 @@ def default_survey_id(path: str | Path, sha256: str) -> str:
 
 
 def _pseudonymise_ids(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Ids with personal data replaced by 'pii-<sha256[:12]>', and a mask of those replaced."""
+    """Ids with personal data, or that a spreadsheet would run as a formula ('=cmd|…'), replaced
+    by 'pii-<sha256[:12]>', and a mask of those replaced."""
     text = ids.astype("string")
-    mask = personal_data_mask(text)
+    formula_like = (
+        text.str.match(r"^\s*[=+\-@\t\r]").fillna(False)
+        & pd.to_numeric(text, errors="coerce").isna()
+    )
+    mask = personal_data_mask(text) | formula_like.astype(bool)
     if not mask.any():
         return text, mask
     replaced = text.copy()
