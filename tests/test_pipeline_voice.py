@@ -215,3 +215,43 @@ def test_cli_ingest_prints_accounting_and_rejects_bad_files(
     assert bad.returncode == 1
     message = bad.stderr.strip().splitlines()
     assert len(message) == 1 and message[0].startswith("profiles: ") and "export" in message[0]
+
+
+def test_no_export_holds_personal_data(demo_build) -> None:
+    """Every CSV and workbook cell of the demo's packs, searched with the same independent
+    patterns (the postcode directory's own postcode columns excepted)."""
+    import csv
+
+    import openpyxl
+
+    settings, _ = demo_build
+    packs = settings.outputs_dir / "packs"
+    files = sorted(packs.rglob("*.csv")) + sorted(packs.rglob("*.xlsx"))
+    assert files, "the demo built no packs"
+    hits = []
+    for path in files:
+        if path.suffix == ".csv":
+            with path.open(encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle)
+                cells = [
+                    (column, value)
+                    for row in reader
+                    for column, value in row.items()
+                    if "postcode" not in (column or "")
+                ]
+        else:
+            workbook = openpyxl.load_workbook(path, read_only=True)
+            cells = [
+                (sheet.title, value)
+                for sheet in workbook.worksheets
+                for row in sheet.iter_rows(values_only=True)
+                for value in row
+                if isinstance(value, str)
+            ]
+            workbook.close()
+        for where, value in cells:
+            if not value or re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", value):
+                continue  # a number, not text
+            if EMAIL.search(value) or PHONE.search(value) or POSTCODE.search(value):
+                hits.append((path.name, where, value[:80]))
+    assert hits == []
