@@ -266,15 +266,18 @@ def build_with_surveys(
     return runs
 
 
-def run_demo(settings: Settings, instance: dg.DagsterInstance) -> list[RunSummary]:
+def run_demo(
+    settings: Settings, instance: dg.DagsterInstance, *, log_level: str = "INFO"
+) -> list[RunSummary]:
     """Statistics, then the demo survey through the same path as any export, then outputs."""
-    runs = [execute(settings, REFRESH_STATISTICS, instance)]
+    runs = [execute(settings, REFRESH_STATISTICS, instance, log_level=log_level)]
     survey = write_demo_survey(settings)
     _, _, ingest_runs = ingest_file(
         settings,
         instance,
         survey,
         council=demo_survey_settings(settings.config_dir)["council_name"],
+        log_level=log_level,
     )
     return [*runs, *ingest_runs]
 

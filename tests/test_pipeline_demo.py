@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,22 @@ def test_postcodes_missing_from_the_lookup_are_placed_by_point_in_polygon(
         )
     )
     assert placed == truth
+
+
+def test_profiles_demo_command_builds_everything(tmp_path: Path, repo_root: Path) -> None:
+    """The README's main job, as a user runs it: `profiles demo`, in its own instance."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((repo_root / "dagster.yaml").read_text())
+    env = {
+        "DAGSTER_HOME": str(home),
+        "PROFILES_DEMO_DIR": str(tmp_path / "demo"),
+        "PROFILES_OUTPUTS": str(tmp_path / "outputs"),
+        "PROFILES_ARCHIVE": str(tmp_path / "archive"),
+        "PROFILES_CACHE": str(tmp_path / "cache"),
+    }
+    completed = _cli("demo", "--warehouse", str(tmp_path / "w.duckdb"), env_extra=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    jobs = re.findall(r"\(([a-z_]+)\): \d+ assets materialized", completed.stderr)
+    assert jobs == ["refresh_statistics", "ingest_survey", "build_packs"]
+    assert list((tmp_path / "outputs" / "packs").glob("*/localities/*.html"))
