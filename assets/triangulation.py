@@ -74,9 +74,14 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     reach_by_council = dict(tuple(reach.groupby("council_code", sort=False)))
     # The same for the per-response voice tables (1.4M scores on all of Scotland): split by
     # council once, rather than handing every council all of them to merge again.
-    voice_by_council = {
-        name: _split_by_council(voice[name], placed) for name in ("scores", "codes", "comments")
-    }
+    # The national frames are dropped once split (keeping an empty one for the column
+    # layout), so the rows are held once, not twice, at peak memory.
+    voice_by_council, no_rows = {}, {}
+    for name in ("scores", "codes", "comments"):
+        frame = voice.pop(name)
+        no_rows[name] = frame.iloc[0:0].copy()
+        voice_by_council[name] = _split_by_council(frame, placed)
+        del frame
     for council in sorted(dim_locality["council_code"].unique()):
         config = load_triangulation_config(config_dir, council)
         ranking, matrix = triangulate(
@@ -87,9 +92,9 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
             theme_summary=summary_by_council.get(council, summary.iloc[0:0]),
             reach=reach_by_council.get(council, reach.iloc[0:0]),
             responses=placed[placed["council_code"] == council],
-            voice_scores=voice_by_council["scores"].get(council, voice["scores"].iloc[0:0]),
-            codes=voice_by_council["codes"].get(council, voice["codes"].iloc[0:0]),
-            comments=voice_by_council["comments"].get(council, voice["comments"].iloc[0:0]),
+            voice_scores=voice_by_council["scores"].get(council, no_rows["scores"]),
+            codes=voice_by_council["codes"].get(council, no_rows["codes"]),
+            comments=voice_by_council["comments"].get(council, no_rows["comments"]),
             dim_locality=dim_locality[dim_locality["council_code"] == council],
         )
         rankings.append(ranking)

@@ -309,6 +309,10 @@ def run_once(workload: Workload, scratch: Path) -> dict:
     }
     pack_run = next(r for r in runs if r["job"] == "build_packs")
     slowest = sorted(cold_steps, key=lambda s: -s.seconds)[:12]
+    incremental_steps = [s for s in steps if s.start >= incremental_start]
+    incremental_stages: dict[str, float] = defaultdict(float)
+    for step in incremental_steps:
+        incremental_stages[step.stage] += step.seconds
     return {
         "stages": stages,
         "cold_s": cold_end - cold_start,
@@ -330,6 +334,7 @@ def run_once(workload: Workload, scratch: Path) -> dict:
             {"step": s.step, "job": s.run, "stage": s.stage, "seconds": round(s.seconds, 3)}
             for s in slowest
         ],
+        "incremental_stages": {k: round(v, 3) for k, v in incremental_stages.items()},
     }
 
 
@@ -509,6 +514,12 @@ def markdown(rows: list[dict], meta: dict) -> str:
             f"{cell(row['floor_multiple'], '{:.1f}')} | {cell(row['peak_rss_mb'])} | "
             f"{row['target']} | {met} | {row['note']} |"
         )
+    if meta.get("incremental_stages"):
+        lines += [
+            "",
+            "Incremental re-build by stage (fastest run): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in meta["incremental_stages"].items()),
+        ]
     lines += ["", "Slowest steps of the fastest cold build:", ""]
     lines += [
         f"- `{s['step']}` ({s['job']}, {s['stage']}): {s['seconds']:.2f} s"
@@ -643,6 +654,9 @@ def main(argv: list[str] | None = None) -> int:
         "floor": floor,
         "failed_checks": best["failed_checks"],
         "slowest_steps": best["slowest_steps"],
+        "incremental_stages": min(results, key=lambda r: r["incremental_s"]).get(
+            "incremental_stages", {}
+        ),
     }
     print()
     print_table(rows)
