@@ -31,7 +31,7 @@ from profiles.demo.generate import DemoManifest, generate_demo
 from profiles.demo.survey import SURVEY_COLUMNS, generate_place_standard_survey
 
 WORKLOAD_FILE = "workload.json"
-WORKLOAD_VERSION = 1
+WORKLOAD_VERSION = 2
 SURVEY_TODAY = date(2026, 10, 31)
 
 

@@ -301,6 +301,12 @@ _SCOTLAND_SIZES: tuple[tuple[str, int], ...] = (
 )
 
 
+# Map centre of the Scotland-sized layout (EPSG:27700). Its land and isles span about
+# 371 km east-west and 355 km north-south, so this keeps every polygon inside the
+# British National Grid (easting <= 700 km), which geo_datazone_valid enforces.
+_SCOTLAND_ORIGIN = (440000.0, 760000.0)
+
+
 def scotland_scale_spec(
     base: DemoSpec | None = None, *, wards: int = 355, izs: int = 1279
 ) -> DemoSpec:
@@ -341,7 +347,7 @@ def scotland_scale_spec(
         )
     assert sum(council.data_zones for council in councils) == total
     return replace(
-        base, title="Demo Scotland", councils=tuple(councils), origin=(640000.0, 760000.0)
+        base, title="Demo Scotland", councils=tuple(councils), origin=_SCOTLAND_ORIGIN
     ).validate("scotland_scale_spec")
 
 
