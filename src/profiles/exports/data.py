@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +197,7 @@ def _measure_evidence(item: Mapping[str, Any], data: PackData | None) -> str:
     measure = str(item.get("measure_id", ""))
     label, unit = measure, ""
     if data is not None:
-        rows = data.profile[data.profile["measure_id"] == measure]
-        if len(rows):
-            label = measure_name(rows["measure_label"].iloc[0])
-            unit = display_unit(measure, rows["unit"].iloc[0])
+        label, unit = data.measure_display.get(measure, (label, unit))
     text = f"{label}: {format_value(item.get('value'), unit) or 'no value'}"
     if item.get("scotland_value") is not None:
         text += f" (Scotland {format_value(item.get('scotland_value'), unit)})"
@@ -409,6 +407,44 @@ class PackData:
         return replace(self, **changes)
 
     # --- Facts the reports need ----------------------------------------------------------------
+
+    @cached_property
+    def locality_profile_rows(self) -> dict[str, pd.DataFrame]:
+        """locality_id → its `area_level = 'locality'` profile rows, in profile order
+        (split once: a large council's workbooks filtered the whole profile per locality)."""
+        rows = self.profile[self.profile["area_level"] == "locality"]
+        return {str(key): group for key, group in rows.groupby("locality_id", sort=False)}
+
+    @cached_property
+    def dz_localities(self) -> pd.Series:
+        """dz_code → the ids of the localities it belongs to, sorted and comma-separated."""
+        return self.bridge.groupby("dz_code")["locality_id"].agg(lambda ids: ", ".join(sorted(ids)))
+
+    @cached_property
+    def measure_units(self) -> dict[str, str]:
+        """measure_id → the unit it is displayed in (`display_unit`), built once per pack."""
+        units = dict(zip(self.profile["measure_id"], self.profile["unit"], strict=True))
+        return {str(measure): display_unit(str(measure), unit) for measure, unit in units.items()}
+
+    @cached_property
+    def measure_labels(self) -> dict[str, str]:
+        """measure_id → its label as the profile has it, built once per pack."""
+        return dict(zip(self.profile["measure_id"], self.profile["measure_label"], strict=True))
+
+    @cached_property
+    def measure_display(self) -> dict[str, tuple[str, str]]:
+        """measure_id → (name without method note, display unit), from its first profile row.
+
+        Built once per pack (or slice): evidence text looks measures up thousands of times,
+        and filtering the profile each time was a fifth of an all-Scotland pack build.
+        """
+        first = self.profile.drop_duplicates("measure_id")
+        return {
+            str(measure): (measure_name(label), display_unit(str(measure), unit))
+            for measure, label, unit in zip(
+                first["measure_id"], first["measure_label"], first["unit"], strict=True
+            )
+        }
 
     @property
     def vintages(self) -> list[str]:

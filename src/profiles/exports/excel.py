@@ -2,7 +2,7 @@
 
 What belongs here: the sheets of a workbook (`SheetSpec`: columns, headers, number formats,
 widths), the frames each sheet shows (`locality_sheets`, `overview_sheets`, built from a
-`PackData` without changing any value), and writing them with openpyxl.
+`PackData` without changing any value), and writing them with XlsxWriter.
 
 Reading conventions
     Row 1 holds the sheet's title, row 2 what it shows, row 3 the column headers (bold,
@@ -13,22 +13,21 @@ Reading conventions
     note saying why; other missing values are left empty.
 
 Safety
-    Every text cell is written with the string data type (openpyxl would otherwise store
-    text beginning with ``=`` as a formula). Community text (quotes, evidence) and any text
-    that starts like a formula also get Excel's quotePrefix, so it stays text even if a
-    reader edits the cell; see `profiles.exports.safety`.
+    Every text cell is written with the string data type (`write_string`; the workbook never
+    turns strings into formulas, numbers or links). Community text (quotes, evidence) and
+    any text that starts like a formula also get Excel's quotePrefix, so it stays text even
+    if a reader edits the cell; see `profiles.exports.safety`.
 
 Reproducible files
-    Workbook timestamps are the data's `as_of` time and the zip entries are rewritten with
-    that time, so rebuilding from the same data gives a byte-identical file.
+    The workbook's created/modified time is the data's `as_of` time and XlsxWriter stamps
+    zip entries with a fixed date, so rebuilding from the same data gives a byte-identical
+    file.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from profiles.exports.data import CAVEATS, PackData, display_unit, evidence_parts
 from profiles.exports.safety import starts_like_formula
@@ -68,16 +64,6 @@ HIDDEN_NOTE = (
     "would let such a count be worked out."
 )
 SMALL_BASE_NOTE = "Withheld: too few responses for a reliable estimate."
-
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=14)
-_ITALIC = Font(italic=True, color="404040")
-_HEADER_FILL = PatternFill("solid", start_color="DDE6EE", end_color="DDE6EE")
-_MARKER_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
-_HEADER_BORDER = Border(bottom=Side(style="medium", color="4D4D4D"))
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_HEADER_ALIGN = Alignment(wrap_text=True, vertical="bottom")
-_CENTRE = Alignment(horizontal="center")
 
 
 @dataclass(frozen=True)
@@ -144,9 +130,8 @@ def _profile_rows(data: PackData, locality_id: str, deprivation: bool) -> pd.Dat
     overall SIMD, and for each domain the most deprived 5/10/15/20% measures; the quintile
     and decile shares of the domains are in the CSV and Parquet files.
     """
-    profile = data.profile
+    profile = data.locality_profile_rows.get(str(locality_id), data.profile.iloc[0:0])
     keep = profile["measure_id"].str.startswith("simd_") == deprivation
-    keep &= (profile["locality_id"] == locality_id) & (profile["area_level"] == "locality")
     if deprivation:
         keep &= ~profile["measure_id"].str.match(r"^simd_(?!overall_)\w+_(quintile|decile)_")
     rows = profile[keep].copy()
@@ -349,8 +334,7 @@ REACH = SheetSpec(
 def summary_long(data: PackData, locality_id: str) -> pd.DataFrame:
     """Headline measures of one locality (config order) with council and Scotland values."""
     summary = data.summary[data.summary["locality_id"] == locality_id]
-    labels = dict(zip(data.profile["measure_id"], data.profile["measure_label"], strict=False))
-    units = dict(zip(data.profile["measure_id"], data.profile["unit"], strict=False))
+    labels = data.measure_labels
     rows = []
     for vintage in sorted(summary["vintage"].unique(), key=str, reverse=True):
         record = summary[summary["vintage"] == vintage].iloc[0]
@@ -366,7 +350,9 @@ def summary_long(data: PackData, locality_id: str) -> pd.DataFrame:
                     "value": record[column],
                     "council_value": record.get(f"{column}_council"),
                     "scotland_value": record.get(f"{column}_scotland"),
-                    "_unit": display_unit(item["measure_id"], units.get(item["measure_id"])),
+                    "_unit": data.measure_units.get(
+                        item["measure_id"], display_unit(item["measure_id"], None)
+                    ),
                 }
             )
     return pd.DataFrame(
@@ -482,10 +468,7 @@ def side_by_side(data: PackData) -> tuple[SheetSpec, pd.DataFrame]:
 
 def _datazone_sheet(data: PackData, locality_id: str | None) -> tuple[SheetSpec, pd.DataFrame]:
     zones = data.datazones[["dz_code", "dz_name", "ward_name", "population"]].copy()
-    membership = data.bridge.groupby("dz_code")["locality_id"].agg(
-        lambda ids: ", ".join(sorted(ids))
-    )
-    zones["locality_id"] = zones["dz_code"].map(membership).fillna("")
+    zones["locality_id"] = zones["dz_code"].map(data.dz_localities).fillna("")
     if locality_id is not None:
         members = set(data.bridge.loc[data.bridge["locality_id"] == locality_id, "dz_code"])
         zones = zones[zones["dz_code"].isin(members)]
@@ -659,73 +642,135 @@ def _missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _put_text(cell: Any, text: str, *, community: bool = False) -> None:
+class _ExactFloat(float):
+    """A float that XlsxWriter writes with all the digits it needs.
+
+    XlsxWriter writes numbers with 16 significant digits, which can change the last bit of
+    a double (that needs up to 17); this one formats as Python's shortest exact
+    representation, so Excel and openpyxl read back the very same double.
+    """
+
+    def __format__(self, spec: str) -> str:
+        if spec.lower().endswith("g"):
+            return repr(float(self))
+        return super().__format__(spec)
+
+
+def _number(value: float) -> float:
+    return value if float(f"{value:.16g}") == value else _ExactFloat(value)
+
+
+class _Styles:
+    """The workbook's cell formats, one per combination of properties (XlsxWriter formats
+    belong to a workbook and are shared by every cell that looks the same)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self.workbook = workbook
+        self._formats: dict[tuple[tuple[str, object], ...], Any] = {}
+
+    def get(self, **properties: object) -> Any:
+        key = tuple(sorted((name, value) for name, value in properties.items() if value))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(dict(key))
+        return self._formats[key]
+
+
+_BOLD = {"bold": True}
+_TITLE = {"bold": True, "font_size": 14}
+_ITALIC = {"italic": True, "font_color": "#404040"}
+_HEADER = {
+    "bold": True,
+    "bg_color": "#DDE6EE",
+    "pattern": 1,
+    "bottom": 2,  # medium
+    "bottom_color": "#4D4D4D",
+    "text_wrap": True,
+    "valign": "bottom",
+}
+_MARKER = {"align": "center", "bg_color": "#F2F2F2", "pattern": 1}
+_WRAP = {"text_wrap": True, "valign": "top"}
+_DATETIME = "yyyy-mm-dd h:mm:ss"
+
+
+def _text(text: str) -> str:
     if len(text) > EXCEL_MAX_TEXT:  # Excel refuses longer cells; the CSV has the full text
         text = text[: EXCEL_MAX_TEXT - len(TRUNCATED)] + TRUNCATED
-    cell.value = text
-    cell.data_type = "s"  # never a formula, whatever the text begins with
-    if community or starts_like_formula(text):
-        cell.quotePrefix = True
+    return text
 
 
-def _put_number(cell: Any, number: float) -> None:
-    """A float cell holding exactly `number`.
+def _put_text(
+    sheet: Any,
+    styles: _Styles,
+    row: int,
+    col: int,
+    text: str,
+    *,
+    community: bool = False,
+    **style: object,
+) -> None:
+    """A string cell: never a formula, whatever the text begins with (write_string), and
+    with Excel's quote prefix for community text or text that starts like a formula."""
+    if not text:
+        return  # an empty cell, as a missing value
+    text = _text(text)
+    quote = community or starts_like_formula(text)
+    sheet.write_string(row, col, text, styles.get(quote_prefix=quote, **style))
 
-    openpyxl writes floats with 16 significant digits, which can change the last bit (a
-    double needs up to 17); the cell keeps its numeric type but its text is Python's
-    shortest exact representation, so Excel and openpyxl read back the very same double.
-    """
-    cell.value = number
-    if float(f"{number:.16g}") != number:
-        cell._value = repr(number)  # written verbatim into <v>; the data type stays numeric
 
-
-def _cell_value(cell: Any, value: object, column: Column, unit: str | None) -> None:
+def _put_value(
+    sheet: Any,
+    styles: _Styles,
+    row: int,
+    col: int,
+    value: object,
+    column: Column,
+    unit: str | None,
+) -> None:
+    wrap = _WRAP if column.wrap else {}
     if isinstance(value, (bool, np.bool_)):
-        cell.value = bool(value)
+        sheet.write_boolean(row, col, bool(value), styles.get(**wrap))
     elif isinstance(value, (int, np.integer)):
-        cell.value = int(value)
-        cell.number_format = _format(column, unit)
+        fmt = _format(column, unit)
+        sheet.write_number(row, col, int(value), styles.get(num_format=fmt, **wrap))
     elif isinstance(value, (float, np.floating)):
-        _put_number(cell, float(value))
-        cell.number_format = _format(column, unit)
+        fmt = _format(column, unit)
+        sheet.write_number(row, col, _number(float(value)), styles.get(num_format=fmt, **wrap))
     elif isinstance(value, pd.Timestamp):
-        cell.value = value.to_pydatetime()
+        sheet.write_datetime(
+            row, col, value.to_pydatetime(), styles.get(num_format=_DATETIME, **wrap)
+        )
     else:
-        _put_text(cell, str(value), community=column.community)
-    if column.wrap:
-        cell.alignment = _WRAP
+        _put_text(sheet, styles, row, col, str(value), community=column.community, **wrap)
 
 
 def _format(column: Column, unit: str | None) -> str:
-    if column.fmt == UNIT:
-        return UNIT_FORMATS.get(unit or "", "General")
-    return column.fmt
+    fmt = UNIT_FORMATS.get(unit or "", "General") if column.fmt == UNIT else column.fmt
+    return "" if fmt == "General" else fmt  # General is every cell's default
 
 
-def _write_heading(sheet: Any, title: str, subtitle: str) -> None:
-    _put_text(sheet.cell(TITLE_ROW, 1), title)
-    sheet.cell(TITLE_ROW, 1).font = _TITLE
-    _put_text(sheet.cell(SUBTITLE_ROW, 1), subtitle)
-    sheet.cell(SUBTITLE_ROW, 1).font = _ITALIC
+def _write_heading(sheet: Any, styles: _Styles, title: str, subtitle: str) -> None:
+    _put_text(sheet, styles, TITLE_ROW - 1, 0, title, **_TITLE)
+    _put_text(sheet, styles, SUBTITLE_ROW - 1, 0, subtitle, **_ITALIC)
 
 
-def _write_header(sheet: Any, row: int, columns: Sequence[Column]) -> None:
-    for j, column in enumerate(columns, start=1):
-        cell = sheet.cell(row, j)
-        _put_text(cell, column.header)
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.border = _HEADER_BORDER
-        cell.alignment = _HEADER_ALIGN
-        sheet.column_dimensions[get_column_letter(j)].width = column.width
+def _write_header(sheet: Any, styles: _Styles, row: int, columns: Sequence[Column]) -> None:
+    """Headers in (1-based) `row`, and each column's width."""
+    for j, column in enumerate(columns):
+        _put_text(sheet, styles, row - 1, j, column.header, **_HEADER)
+        sheet.set_column(j, j, column.width)
 
 
 def _write_rows(
-    sheet: Any, first_row: int, frame: pd.DataFrame, columns: Sequence[Column], marker: str
+    sheet: Any,
+    styles: _Styles,
+    first_row: int,
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    marker: str,
 ) -> int:
-    """Write `frame`'s rows from `first_row`; returns the last row written."""
+    """Write `frame`'s rows from (1-based) `first_row`; returns the last row written."""
     records = frame.to_dict("records")
+    number_styles: dict[tuple[int, object], Any] = {}
     row = first_row - 1
     for record in records:
         row += 1
@@ -733,7 +778,7 @@ def _write_rows(
         reason = record.get("_hidden")
         hidden_columns = record.get("_hidden_columns")
         noted = False
-        for j, column in enumerate(columns, start=1):
+        for j, column in enumerate(columns):
             value = record.get(column.name)
             if _missing(value):
                 masked = (
@@ -743,44 +788,52 @@ def _write_rows(
                     and (hidden_columns is None or column.name in hidden_columns)
                 )
                 if masked:
-                    cell = sheet.cell(row, j)
-                    _put_text(cell, marker)
-                    cell.alignment = _CENTRE
-                    cell.fill = _MARKER_FILL
+                    _put_text(sheet, styles, row - 1, j, marker, **_MARKER)
                     if not noted:  # one note per row: notes are slow to write and read
-                        cell.comment = Comment(reason, AUTHOR, width=260, height=90)
+                        sheet.write_comment(
+                            row - 1, j, reason, {"author": AUTHOR, "x_scale": 1.9, "y_scale": 1.1}
+                        )
                         noted = True
                 continue
-            _cell_value(sheet.cell(row, j), value, column, unit)
+            # Numbers and text, most of the cells, take a fast path with formats looked up
+            # once per column and unit; anything else goes through _put_value.
+            kind = type(value)
+            if kind is float or kind is int:
+                key = (j, unit)
+                style = number_styles.get(key)
+                if style is None:
+                    wrap = _WRAP if column.wrap else {}
+                    style = styles.get(num_format=_format(column, unit), **wrap)
+                    number_styles[key] = style
+                sheet.write_number(row - 1, j, _number(value) if kind is float else value, style)
+            else:
+                _put_value(sheet, styles, row - 1, j, value, column, unit)
     return row
 
 
-def _write_sheet(workbook: Workbook, sheet: Sheet, marker: str) -> None:
+def _write_sheet(workbook: Any, styles: _Styles, sheet: Sheet, marker: str) -> None:
     spec = sheet.spec
-    target = workbook.create_sheet(spec.title)
-    _write_heading(target, f"{spec.title} — {sheet.heading}", spec.description)
-    _write_header(target, HEADER_ROW, spec.columns)
-    last = _write_rows(target, FIRST_DATA_ROW, sheet.frame, spec.columns, marker)
-    target.freeze_panes = target.cell(FIRST_DATA_ROW, spec.freeze_columns + 1)
+    target = workbook.add_worksheet(spec.title)
+    _write_heading(target, styles, f"{spec.title} — {sheet.heading}", spec.description)
+    _write_header(target, styles, HEADER_ROW, spec.columns)
+    last = _write_rows(target, styles, FIRST_DATA_ROW, sheet.frame, spec.columns, marker)
+    target.freeze_panes(FIRST_DATA_ROW - 1, spec.freeze_columns)
     if last >= FIRST_DATA_ROW:
-        end = get_column_letter(len(spec.columns))
-        target.auto_filter.ref = f"A{HEADER_ROW}:{end}{last}"
+        target.autofilter(HEADER_ROW - 1, 0, last - 1, len(spec.columns) - 1)
 
 
-def _write_notes(workbook: Workbook, notes: NotesSheet) -> int:
+def _write_notes(workbook: Any, styles: _Styles, notes: NotesSheet) -> int:
     """Write the notes sheet; returns the row of the sources table's header."""
-    target = workbook.create_sheet(notes.title)
-    target.column_dimensions["A"].width = 18
+    target = workbook.add_worksheet(notes.title)
+    target.set_column(0, 0, 18)
     for row, line in enumerate(notes.lines, start=1):
-        cell = target.cell(row, 1)
-        _put_text(cell, line)
-        if row == 1:
-            cell.font = _TITLE
-        elif line in ("Read with care", "Sources"):
-            cell.font = _BOLD
+        style = _TITLE if row == 1 else _BOLD if line in ("Read with care", "Sources") else {}
+        _put_text(target, styles, row - 1, 0, line, **style)
     header_row = len(notes.lines) + 1
-    _write_header(target, header_row, SOURCE_COLUMNS)
-    _write_rows(target, header_row + 1, notes.sources.assign(_hidden=None), SOURCE_COLUMNS, "*")
+    _write_header(target, styles, header_row, SOURCE_COLUMNS)
+    _write_rows(
+        target, styles, header_row + 1, notes.sources.assign(_hidden=None), SOURCE_COLUMNS, "*"
+    )
     return header_row
 
 
@@ -793,19 +846,31 @@ def write_workbook(
     as_of: str,
     marker: str = "*",
 ) -> Path:
-    """Write the sheets and the notes sheet to `path` as a reproducible .xlsx."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for sheet in sheets:
-        _write_sheet(workbook, sheet, marker)
-    _write_notes(workbook, notes)
+    """Write the sheets and the notes sheet to `path` as a reproducible .xlsx.
+
+    XlsxWriter (rather than openpyxl) because it writes a cell in a fraction of the time,
+    which is most of an all-Scotland pack build; openpyxl reads the files back in tests.
+    """
     stamp = _timestamp(as_of)
-    workbook.properties.title = title
-    workbook.properties.creator = AUTHOR
-    workbook.properties.created = stamp
-    workbook.properties.modified = stamp
-    workbook.save(path)
-    _normalise_zip(path, stamp)
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            # Text is text: never turned into formulas, numbers or links by its content.
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "remove_timezone": True,
+            "in_memory": True,
+        },
+    )
+    try:
+        styles = _Styles(workbook)
+        for sheet in sheets:
+            _write_sheet(workbook, styles, sheet, marker)
+        _write_notes(workbook, styles, notes)
+        workbook.set_properties({"title": title, "author": AUTHOR, "created": stamp})
+    finally:
+        workbook.close()
     return path
 
 
@@ -845,28 +910,3 @@ def _timestamp(as_of: str) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return max(moment.replace(microsecond=0), datetime(1980, 1, 1))
-
-
-_MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
-
-
-def _normalise_zip(path: Path, stamp: datetime) -> None:
-    """Rewrite the .xlsx with fixed entry times and a fixed 'modified' property.
-
-    openpyxl stamps both with the current time on save; nothing else in its output varies.
-    """
-    with zipfile.ZipFile(path) as source:
-        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
-    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    temporary = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, content in entries:
-            if name == "docProps/core.xml":
-                content = _MODIFIED.sub(
-                    rb"<dcterms:modified\1>" + iso + rb"</dcterms:modified>", content
-                )
-            info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            target.writestr(info, content)
-    temporary.replace(path)

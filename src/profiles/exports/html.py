@@ -30,7 +30,6 @@ from profiles.exports.charts import Chart
 from profiles.exports.data import (
     CAVEATS,
     PackData,
-    display_unit,
     evidence_parts,
     format_value,
 )
@@ -65,21 +64,10 @@ def _plotly_js() -> str:
 # --- Context pieces ----------------------------------------------------------------------------
 
 
-def _unit_of(profile: pd.DataFrame) -> dict[str, str]:
-    return {
-        measure: display_unit(measure, unit)
-        for measure, unit in zip(profile["measure_id"], profile["unit"], strict=False)
-    }
-
-
-def _label_of(profile: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(profile["measure_id"], profile["measure_label"], strict=False))
-
-
 def key_facts(data: PackData, area_ids: Sequence[str], vintage: str | None) -> list[dict]:
     """Headline measures (config order) for each area id, with Scotland's value."""
     summary = data.summary[data.summary["vintage"] == vintage].set_index("locality_id")
-    units, labels = _unit_of(data.profile), _label_of(data.profile)
+    units, labels = data.measure_units, data.measure_labels
     facts = []
     for item in data.headline:
         column = item["column"]

@@ -841,9 +841,11 @@ def triangulation_matrix(ranked: pd.DataFrame, config: TriangulationConfig) -> p
         frames.append(
             ranked[[*_CELL, "priority_score", "rank", "agreement"]].assign(
                 component=name,
-                value=ranked[f"{name}_score"],
-                weight=config.component_weights[name],
-                contribution=ranked[f"{name}_contribution"],
+                # float64 throughout: a component missing everywhere (no survey in the
+                # council) is all-NaN, and concat must not infer its dtype from that.
+                value=ranked[f"{name}_score"].astype("float64"),
+                weight=float(config.component_weights[name]),
+                contribution=ranked[f"{name}_contribution"].astype("float64"),
             )
         )
     matrix = pd.concat(frames, ignore_index=True)
