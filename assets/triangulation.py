@@ -11,10 +11,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, table_metadata
 from assets.voice import load_voice_frames
 from pipelines.resources import SourcesResource, WarehouseResource
+from profiles import incremental
+from profiles import warehouse as wh
 from profiles.triangulate import load_triangulation_config, triangulate
+from profiles.triangulate.evidence import PRIORITY_RANKING_COLUMNS
+from profiles.triangulate.scores import TRIANGULATION_MATRIX_COLUMNS
 
 GROUP = "triangulation"
 TAGS = {"dagster/kind/duckdb": "", "dagster/kind/pandas": ""}
@@ -57,13 +61,17 @@ DEPS = [
 def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     config_dir = Path(sources.config_dir)
     with warehouse.connect(read_only=True) as con:
+        plan, fingerprints = priorities_plan(con, config_dir)
+        councils = None if plan.full else list(plan.recompute)
         profile = con.execute("SELECT * FROM marts.locality_profile").fetchdf()
-        summary = con.execute("SELECT * FROM marts.voice_theme_summary").fetchdf()
-        reach = con.execute("SELECT * FROM marts.engagement_reach").fetchdf()
-        responses = con.execute("SELECT * FROM marts.voice_response").fetchdf()
+        summary = _council_rows(con, "marts", "voice_theme_summary", councils)
+        reach = _council_rows(con, "marts", "engagement_reach", councils)
+        responses = _council_rows(con, "marts", "voice_response", councils)
         dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
         bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
-        voice = load_voice_frames(con)
+        voice = load_voice_frames(
+            con, None if councils is None else sorted(responses["survey_id"].unique())
+        )
     placed = _placed_responses(responses, voice["responses"], bridge)
     rankings, matrices = [], []
     # Voice tables are split per council once (filtering them per council in the loop was
@@ -80,7 +88,7 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         no_rows[name] = frame.iloc[0:0].copy()
         voice_by_council[name] = _split_by_council(frame, placed)
         del frame
-    for council in sorted(dim_locality["council_code"].unique()):
+    for council in plan.recompute:
         config = load_triangulation_config(config_dir, council)
         ranking, matrix = triangulate(
             config,
@@ -98,30 +106,140 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         )
         rankings.append(ranking)
         matrices.append(matrix)
-    ranking = pd.concat(rankings, ignore_index=True)
-    matrix = pd.concat(matrices, ignore_index=True)
+    ranking = _concat(rankings, PRIORITY_RANKING_COLUMNS)
+    matrix = _concat(matrices, TRIANGULATION_MATRIX_COLUMNS)
+    # Councils whose inputs did not change keep the rows the last build wrote (see
+    # profiles.incremental); both tables and the fingerprints change in one transaction.
+    keys = None if plan.full else plan.changed
+    build = {
+        "rebuild": "full" if plan.full else "incremental",
+        "rebuild_reason": plan.reason,
+        "councils_recomputed": len(plan.recompute),
+        "councils_kept": len(plan.keep),
+    }
     with warehouse.connect() as con:
-        meta_rank = write_frame(
+        with wh.transaction(con):
+            wh.replace_keys(
+                con,
+                "marts",
+                "priority_ranking",
+                ranking,
+                key_column="council_code",
+                keys=keys,
+                order_by=("council_code", "locality_id", "rank", "priority_theme"),
+            )
+            wh.replace_keys(
+                con,
+                "marts",
+                "triangulation_matrix",
+                matrix,
+                key_column="council_code",
+                keys=keys,
+                order_by=("council_code", "locality_id", "priority_theme", "component"),
+            )
+            incremental.save_fingerprints(con, PRIORITIES_STATE, fingerprints)
+        top = con.execute(
+            "SELECT * FROM marts.priority_ranking WHERE rank = 1 ORDER BY council_code, locality_id"
+        ).fetchdf()
+        meta_rank = table_metadata(
             con,
             "marts",
             "priority_ranking",
-            ranking,
-            order_by=("council_code", "locality_id", "rank", "priority_theme"),
-            extra={"headline": dg.MetadataValue.md(_headline(ranking, dim_locality))},
+            extra={**build, "headline": dg.MetadataValue.md(_headline(top, dim_locality))},
         )
-        meta_matrix = write_frame(
-            con,
-            "marts",
-            "triangulation_matrix",
-            matrix,
-            order_by=[
-                c
-                for c in ("council_code", "locality_id", "priority_theme", "component")
-                if c in matrix.columns
-            ],
-        )
+        meta_matrix = table_metadata(con, "marts", "triangulation_matrix", extra=build)
     yield dg.MaterializeResult(asset_key=["marts", "priority_ranking"], metadata=meta_rank)
     yield dg.MaterializeResult(asset_key=["marts", "triangulation_matrix"], metadata=meta_matrix)
+
+
+PRIORITIES_STATE = "marts.priorities"
+_COUNCIL_KEYED_INPUTS = (
+    ("marts", "voice_theme_summary"),
+    ("marts", "engagement_reach"),
+    ("marts", "voice_response"),
+    ("marts", "dim_locality"),
+    ("staging", "voice_response"),
+    ("staging", "voice_response_locality"),
+)
+_RESPONSE_KEYED_INPUTS = (
+    ("staging", "voice_score"),
+    ("staging", "voice_comment"),
+    ("marts", "voice_comment_code"),
+)
+
+
+def priorities_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, dict[str, str]]:
+    """Which councils' rankings need computing. A council's rankings depend on its own
+    voice rows and localities, on the whole locality profile (need scores can fall back to
+    the spread across all localities), the configuration and the code; a change to the
+    shared inputs recomputes every council."""
+    config_files = [path for path in sorted(config_dir.rglob("*")) if path.is_file()]
+    shared = incremental.digest(
+        incremental.code_fingerprint(),
+        incremental.files_fingerprint([*config_files, Path(__file__)]),
+        incremental.table_fingerprint(con, "marts", "locality_profile"),
+        incremental.table_fingerprint(con, "marts", "bridge_dz_locality"),
+    )
+    per_council = []
+    for schema, table in _COUNCIL_KEYED_INPUTS:
+        if wh.table_exists(con, schema, table):
+            per_council.append(
+                incremental.keyed_fingerprints(
+                    con, f"SELECT council_code AS key, * FROM {wh.qualified_name(schema, table)}"
+                )
+            )
+    if wh.table_exists(con, "staging", "voice_response"):
+        for schema, table in _RESPONSE_KEYED_INPUTS:
+            if wh.table_exists(con, schema, table):
+                per_council.append(
+                    incremental.keyed_fingerprints(
+                        con,
+                        "SELECT r.council_code AS key, v.* "
+                        f"FROM {wh.qualified_name(schema, table)} AS v "
+                        "JOIN staging.voice_response AS r USING (survey_id, response_id)",
+                    )
+                )
+    councils = [
+        str(row[0])
+        for row in con.execute(
+            "SELECT DISTINCT council_code FROM marts.dim_locality ORDER BY 1"
+        ).fetchall()
+    ]
+    current = incremental.combine(shared, per_council, keys=councils)
+    plan = incremental.plan_rebuild(
+        current,
+        incremental.stored_fingerprints(con, PRIORITIES_STATE),
+        outputs_exist=wh.table_exists(con, "marts", "priority_ranking")
+        and wh.table_exists(con, "marts", "triangulation_matrix"),
+    )
+    return plan, current
+
+
+def _council_rows(con, schema: str, table: str, councils: list[str] | None) -> pd.DataFrame:
+    qualified = wh.qualified_name(schema, table)
+    if councils is None:
+        return con.execute(f"SELECT * FROM {qualified}").fetchdf()
+    return con.execute(
+        f"SELECT * FROM {qualified} WHERE council_code IN (SELECT unnest(?::VARCHAR[]))",
+        [councils],
+    ).fetchdf()
+
+
+def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Councils' frames as one. A column missing throughout one council's frame (no survey:
+    no voice scores) must not decide the column's dtype, so it is left out of that frame
+    before concatenating (what pandas did implicitly, and warns it will stop doing)."""
+    kept = [frame for frame in frames if len(frame)]
+    if not kept:
+        return frames[0] if frames else pd.DataFrame(columns=list(columns))
+    layout = kept[0]
+    combined = pd.concat(
+        [frame.dropna(axis=1, how="all") for frame in kept], ignore_index=True
+    ).reindex(columns=layout.columns)
+    for column in layout.columns:
+        if all(frame[column].isna().all() for frame in kept):
+            combined[column] = combined[column].astype(layout[column].dtype)
+    return combined
 
 
 def _split_by_council(frame: pd.DataFrame, placed: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -13,6 +13,7 @@ asset metadata carries counts, never response text.
 import hashlib
 import json
 import pickle
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +21,9 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
+from assets._io import DUCKDB_POOL, OWNERS, check_result, table_metadata, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
+from profiles import incremental
 from profiles import warehouse as wh
 from profiles.localities import resolve_council
 from profiles.stats.disclosure import load_disclosure_rules
@@ -400,13 +402,20 @@ VOICE_INPUT_DEPS = [
 ]
 
 
-def load_voice_frames(con) -> dict[str, pd.DataFrame]:
-    """Every survey's redacted voice tables, or empty frames before the first survey."""
+def load_voice_frames(con, surveys: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every survey's redacted voice tables (only `surveys`' rows when given), or empty
+    frames before the first survey."""
 
     def table(schema: str, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        if wh.table_exists(con, schema, name):
-            return con.execute(f"SELECT * FROM {schema}.{name}").fetchdf()
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        if not wh.table_exists(con, schema, name):
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        qualified = wh.qualified_name(schema, name)
+        if surveys is None:
+            return con.execute(f"SELECT * FROM {qualified}").fetchdf()
+        return con.execute(
+            f"SELECT * FROM {qualified} WHERE survey_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(surveys)],
+        ).fetchdf()
 
     responses = table("staging", "voice_response", contract.RESPONSE_COLUMNS)
     placed = table(
@@ -428,7 +437,30 @@ def load_voice_frames(con) -> dict[str, pd.DataFrame]:
     }
 
 
-def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
+def survey_age_bands(con) -> list[str]:
+    """The age bands any survey's responses use, sorted (weights are built for all of them,
+    whichever surveys a build recomputes)."""
+    if not wh.table_exists(con, "staging", "voice_response"):
+        return []
+    columns = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'staging' AND table_name = 'voice_response'"
+        ).fetchall()
+    }
+    if "age_band" not in columns:
+        return []
+    return [
+        str(row[0])
+        for row in con.execute(
+            "SELECT DISTINCT age_band FROM staging.voice_response "
+            "WHERE age_band IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def weighting_population(con, bands: Sequence[str]) -> pd.DataFrame:
     quintiles = con.execute(
         "SELECT dz_code, quintile FROM marts.fct_simd WHERE domain = 'overall' "
         "AND vintage = (SELECT max(vintage) FROM marts.fct_simd)"
@@ -436,9 +468,58 @@ def weighting_population(con, responses: pd.DataFrame) -> pd.DataFrame:
     population = con.execute(
         "SELECT area_code, year, sex, age_band, population FROM staging.population"
     ).fetchdf()
-    dim = con.execute("SELECT dz_code, population FROM marts.dim_datazone").fetchdf()
-    bands = responses["age_band"].dropna().unique() if "age_band" in responses else []
-    return population_for_weights(population, dim, quintiles, bands)
+    dim = con.execute("SELECT dz_code, council_code, population FROM marts.dim_datazone").fetchdf()
+    people = population_for_weights(population, dim[["dz_code", "population"]], quintiles, bands)
+    # Each data zone's own council: without it, a build whose responses all come from one
+    # council counted every zone of the warehouse as that council's population.
+    return people.merge(dim[["dz_code", "council_code"]], on="dz_code", how="left")
+
+
+VOICE_MARTS_STATE = "marts.voice_marts"
+VOICE_MARTS_TABLES = ("voice_response", "voice_theme_summary", "engagement_reach")
+_PER_SURVEY_INPUTS = (
+    ("staging", "voice_response"),
+    ("staging", "voice_score"),
+    ("staging", "voice_comment"),
+    ("staging", "voice_response_locality"),
+    ("marts", "voice_comment_code"),
+)
+_SHARED_INPUTS = (
+    ("marts", "bridge_dz_locality"),
+    ("marts", "dim_locality"),
+    ("marts", "dim_datazone"),
+    ("marts", "fct_simd"),
+    ("staging", "population"),
+)
+
+
+def voice_marts_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, dict[str, str]]:
+    """Which surveys' voice marts need computing: each survey's rows depend only on its
+    own responses, scores, comments and codes, plus the shared geography, population,
+    configuration and code (a change to any of those rebuilds every survey)."""
+    shared = incremental.digest(
+        incremental.code_fingerprint(),
+        incremental.files_fingerprint(
+            [config_dir / "voice.yaml", config_dir / "disclosure.yaml", Path(__file__)]
+        ),
+        "|".join(survey_age_bands(con)),
+        *(incremental.table_fingerprint(con, schema, table) for schema, table in _SHARED_INPUTS),
+    )
+    per_survey = [
+        incremental.keyed_fingerprints(
+            con, f"SELECT survey_id AS key, * FROM {wh.qualified_name(schema, table)}"
+        )
+        if wh.table_exists(con, schema, table)
+        else {}
+        for schema, table in _PER_SURVEY_INPUTS
+    ]
+    current = incremental.combine(shared, per_survey, keys=per_survey[0].keys())
+    plan = incremental.plan_rebuild(
+        current,
+        incremental.stored_fingerprints(con, VOICE_MARTS_STATE),
+        outputs_exist=all(wh.table_exists(con, "marts", t) for t in VOICE_MARTS_TABLES),
+    )
+    return plan, current
 
 
 @dg.multi_asset(
@@ -483,10 +564,11 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
     settings = load_voice_settings(config_dir / "voice.yaml")
     rules = load_disclosure_rules(config_dir / "disclosure.yaml")
     with warehouse.connect(read_only=True) as con:
-        voice = load_voice_frames(con)
+        plan, fingerprints = voice_marts_plan(con, config_dir)
+        voice = load_voice_frames(con, None if plan.full else plan.recompute)
         bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
         dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
-        population = weighting_population(con, voice["responses"])
+        population = weighting_population(con, survey_age_bands(con))
     responses = voice["responses"]
     weights = post_stratification_weights(responses, population, bridge, settings=settings)
     summary = theme_summary(
@@ -508,38 +590,66 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
         on=["survey_id", "response_id"],
         how="left",
     )
+    # Only the surveys whose inputs changed are recomputed; the others' rows stay as the
+    # last build wrote them (see profiles.incremental), and all three tables and the
+    # fingerprints change in one transaction.
+    keys = None if plan.full else plan.changed
+    build = {
+        "rebuild": "full" if plan.full else "incremental",
+        "rebuild_reason": plan.reason,
+        "surveys_recomputed": len(plan.recompute),
+        "surveys_kept": len(plan.keep),
+    }
     with warehouse.connect() as con:
-        meta_responses = write_frame(
-            con, "marts", "voice_response", public, order_by=("survey_id", "response_id")
+        with wh.transaction(con):
+            for table, frame, order_by in (
+                ("voice_response", public, ("survey_id", "response_id")),
+                (
+                    "voice_theme_summary",
+                    summary,
+                    (
+                        "survey_id",
+                        "council_code",
+                        "area_level",
+                        "locality_id",
+                        "theme_id",
+                        "weighting",
+                    ),
+                ),
+                (
+                    "engagement_reach",
+                    reach,
+                    ("survey_id", "council_code", "group_type", "group_id"),
+                ),
+            ):
+                wh.replace_keys(
+                    con,
+                    "marts",
+                    table,
+                    frame,
+                    key_column="survey_id",
+                    keys=keys,
+                    order_by=order_by,
+                )
+            incremental.save_fingerprints(con, VOICE_MARTS_STATE, fingerprints)
+        totals = con.execute(
+            "SELECT (SELECT count(*) FILTER (suppressed) FROM marts.voice_theme_summary), "
+            "(SELECT count(*) FILTER (under_heard) FROM marts.engagement_reach)"
+        ).fetchone()
+        meta_responses = table_metadata(con, "marts", "voice_response", extra=build)
+        meta_summary = table_metadata(
+            con, "marts", "voice_theme_summary", extra={**build, "withheld_rows": int(totals[0])}
         )
-        meta_summary = write_frame(
-            con,
-            "marts",
-            "voice_theme_summary",
-            summary,
-            order_by=(
-                "survey_id",
-                "council_code",
-                "area_level",
-                "locality_id",
-                "theme_id",
-                "weighting",
-            ),
-            extra={"withheld_rows": int(summary["suppressed"].sum()) if len(summary) else 0},
-        )
-        meta_reach = write_frame(
+        meta_reach = table_metadata(
             con,
             "marts",
             "engagement_reach",
-            reach,
-            order_by=("survey_id", "council_code", "group_type", "group_id"),
             extra={
-                "under_heard_groups": int(reach["under_heard"].fillna(False).sum())
-                if len(reach)
-                else 0,
+                **build,
+                "under_heard_groups": int(totals[1]),
                 "weighting": dg.MetadataValue.md(weights.diagnostics.to_markdown(index=False))
                 if len(weights.diagnostics)
-                else "_(no survey yet)_",
+                else "_(no survey recomputed)_",
             },
         )
     yield dg.MaterializeResult(asset_key=["marts", "voice_response"], metadata=meta_responses)

@@ -186,6 +186,67 @@ def replace_rows(
     )
 
 
+def qualified_name(schema: str, table: str) -> str:
+    """`schema.table`, each part checked to be a plain identifier."""
+    return f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+
+
+def replace_keys(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    key_column: str,
+    keys: Sequence[str] | None,
+    order_by: Sequence[str] = (),
+) -> int:
+    """Replace the rows of `keys` (all rows when `keys` is None) with `frame`'s rows.
+
+    Unlike `replace_rows` it opens no transaction: call it inside `transaction(con)` with
+    the other tables of the same build, so readers see all of them change at once. The
+    table is rewritten in `order_by` order, so an incremental build leaves the same table a
+    full build would. Returns the table's row count.
+    """
+    qualified = qualified_name(schema, table)
+    key = _checked_identifier(key_column)
+    order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
+    ordering = f" ORDER BY {order}" if order else ""
+    con.register("_incoming_keyed", frame)
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_checked_identifier(schema)}")
+        if keys is None or not table_exists(con, schema, table):
+            con.execute(
+                f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _incoming_keyed{ordering}"
+            )
+        else:
+            # The new rows take the stored columns' types (an empty or all-missing column of
+            # a few keys' rows must not widen a DOUBLE column to VARCHAR).
+            stored = con.execute(f"DESCRIBE {qualified}").fetchall()
+            incoming = set(frame.columns)
+            unknown = sorted(incoming - {row[0] for row in stored})
+            if unknown:
+                raise ProfilesError(
+                    f"{qualified}: new rows have columns the table lacks ({', '.join(unknown)});"
+                    " rebuild it whole"
+                )
+            casts = ", ".join(
+                f'CAST("{_checked_identifier(name)}" AS {kind}) AS "{name}"'
+                if name in incoming
+                else f'NULL::{kind} AS "{_checked_identifier(name)}"'
+                for name, kind, *_ in stored
+            )
+            con.execute(
+                f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM ("
+                f'SELECT * FROM {qualified} WHERE "{key}" NOT IN (SELECT unnest(?::VARCHAR[])) '
+                f"UNION ALL SELECT {casts} FROM _incoming_keyed){ordering}",
+                [list(keys)],
+            )
+    finally:
+        con.unregister("_incoming_keyed")
+    return table_row_count(con, schema, table)
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         con.execute(

@@ -1,0 +1,131 @@
+"""Incremental rebuilds: a new export recomputes only its own survey's voice marts and its
+own council's rankings, and leaves every table exactly as a full rebuild would."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from pipelines.runner import execute, ingest_file, write_council_survey
+from profiles import incremental
+from profiles import warehouse as wh
+from tests.pipeline_helpers import query
+
+INCREMENTAL_TABLES = (
+    "marts.voice_response",
+    "marts.voice_theme_summary",
+    "marts.engagement_reach",
+    "marts.priority_ranking",
+    "marts.triangulation_matrix",
+)
+
+
+def _tables(settings) -> dict[str, pd.DataFrame]:
+    with wh.connect(settings.warehouse, read_only=True) as con:
+        return {
+            table: con.execute(f"SELECT * FROM {table}").fetchdf() for table in INCREMENTAL_TABLES
+        }
+
+
+def _build_metadata(instance: dg.DagsterInstance, key: list[str]) -> dict[str, object]:
+    event = instance.get_latest_materialization_event(dg.AssetKey(key))
+    assert event is not None and event.asset_materialization is not None
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+@pytest.mark.slow
+def test_a_new_export_recomputes_only_its_survey_and_council(demo_build, tmp_path: Path) -> None:
+    settings, _ = demo_build
+    copy = settings.with_(
+        warehouse=tmp_path / "warehouse.duckdb",
+        archive_dir=tmp_path / "archive",
+        inbox_dir=tmp_path / "inbox",
+        outputs_dir=tmp_path / "outputs",
+    )
+    shutil.copyfile(settings.warehouse, copy.warehouse)
+    (council, surveyed), (other, _) = query(
+        copy,
+        "SELECT d.council_code, count(DISTINCT r.survey_id) FROM marts.dim_locality AS d "
+        "LEFT JOIN marts.voice_response AS r USING (council_code) GROUP BY 1 ORDER BY 2 DESC, 1",
+    )[:2]
+    assert surveyed == 1 and other != council
+    councils = len(query(copy, "SELECT DISTINCT council_code FROM marts.dim_locality"))
+    before = _tables(copy)
+
+    # A second council's first export, through the same path as the inbox sensor.
+    export = write_council_survey(
+        copy,
+        other,
+        tmp_path / "export",
+        n_responses=600,
+        seed=7,
+        reference_date=date(2026, 10, 31),
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        ingest_file(copy, instance, export, council=other)
+        voice = _build_metadata(instance, ["marts", "voice_theme_summary"])
+        ranking = _build_metadata(instance, ["marts", "priority_ranking"])
+    assert voice["rebuild"] == "incremental"
+    assert (voice["surveys_recomputed"], voice["surveys_kept"]) == (1, 1)
+    assert ranking["rebuild"] == "incremental"
+    assert (ranking["councils_recomputed"], ranking["councils_kept"]) == (1, councils - 1)
+    after = _tables(copy)
+    # Rows of the earlier survey, and of every other council, are untouched.
+    for table in INCREMENTAL_TABLES:
+        key, new_key = (
+            ("council_code", other)
+            if table.endswith(("priority_ranking", "triangulation_matrix"))
+            else ("survey_id", None)
+        )
+        if new_key is None:
+            kept = after[table][after[table][key].isin(before[table][key].unique())]
+            old = before[table]
+        else:
+            kept = after[table][after[table][key] != new_key]
+            old = before[table][before[table][key] != new_key]
+        pd.testing.assert_frame_equal(kept.reset_index(drop=True), old.reset_index(drop=True))
+    assert (after["marts.priority_ranking"]["council_code"] == other).any()
+
+    # Forget what was built: the full rebuild gives the very same tables.
+    with wh.connect(copy.warehouse) as con:
+        con.execute(f"DROP TABLE {incremental.STATE_SCHEMA}.{incremental.STATE_TABLE}")
+    with dg.DagsterInstance.ephemeral() as instance:
+        execute(copy.with_(council=other), "build_packs", instance)
+        assert _build_metadata(instance, ["marts", "priority_ranking"])["rebuild"] == "full"
+    full = _tables(copy)
+    for table in INCREMENTAL_TABLES:
+        pd.testing.assert_frame_equal(full[table], after[table], check_dtype=True)
+
+
+def test_rebuild_plan_recomputes_changed_and_new_keys_and_drops_gone_ones() -> None:
+    stored = {"a": "1", "b": "2", "c": "3"}
+    plan = incremental.plan_rebuild({"a": "1", "b": "9", "d": "4"}, stored, outputs_exist=True)
+    assert plan.recompute == ("b", "d") and plan.drop == ("c",) and plan.keep == ("a",)
+    assert plan.changed == ("b", "c", "d") and not plan.full
+    assert incremental.plan_rebuild({"a": "1"}, {}, outputs_exist=True).full
+    assert incremental.plan_rebuild({"a": "1"}, {"a": "1"}, outputs_exist=False).full
+
+
+def test_fingerprints_follow_the_rows_not_their_order(tmp_path: Path) -> None:
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        con.execute("CREATE SCHEMA s")
+        con.execute(
+            "CREATE TABLE s.t AS SELECT * FROM (VALUES ('s1', 1.5), ('s1', 2.0), ('s2', 3.0)) "
+            "v(k, x)"
+        )
+        first = incremental.keyed_fingerprints(con, "SELECT k AS key, * FROM s.t")
+        whole = incremental.table_fingerprint(con, "s", "t")
+        assert not whole.endswith("absent") and set(first) == {"s1", "s2"}
+        con.execute("CREATE OR REPLACE TABLE s.t AS SELECT * FROM s.t ORDER BY x DESC")
+        assert incremental.keyed_fingerprints(con, "SELECT k AS key, * FROM s.t") == first
+        assert incremental.table_fingerprint(con, "s", "t") == whole
+        con.execute("UPDATE s.t SET x = 2.5 WHERE x = 2.0")
+        changed = incremental.keyed_fingerprints(con, "SELECT k AS key, * FROM s.t")
+        assert changed["s1"] != first["s1"] and changed["s2"] == first["s2"]
+        assert incremental.table_fingerprint(con, "s", "t") != whole
+        assert incremental.table_fingerprint(con, "s", "missing") == "s.missing:absent"
