@@ -15,11 +15,9 @@ import pandas as pd
 from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
-from profiles.exports.data import load_pack_data
-from profiles.exports.pack import build_council_packs
+from profiles.exports.batch import build_packs
 from profiles.exports.safety import starts_like_formula
 from profiles.localities import load_locality_configs, resolve_council
-from profiles.stats.disclosure import load_disclosure_rules
 
 GROUP = "exports"
 DEPS = [
@@ -79,16 +77,24 @@ def pack_councils(con, sources: SourcesResource) -> list[str]:
 )
 def profile_packs(warehouse: WarehouseResource, sources: SourcesResource) -> dg.MaterializeResult:
     config_dir = Path(sources.config_dir)
-    rules = load_disclosure_rules(config_dir / "disclosure.yaml")
     out_dir = Path(sources.outputs_dir) / "packs"
-    manifests = []
     with warehouse.connect(read_only=True) as con:
         councils = pack_councils(con, sources)
-        datasets = [
-            load_pack_data(con, code, config_dir=config_dir, rules=rules) for code in councils
-        ]
-    for data in datasets:
-        manifests.append(build_council_packs(data, out_dir))
+        sizes = dict(
+            con.execute(
+                "SELECT council_code, count(*) FROM marts.dim_locality GROUP BY 1"
+            ).fetchall()
+        )
+    # Each council's data is loaded where its pack is built (worker processes when there
+    # are several councils): read-only connections, none held by this process meanwhile.
+    manifests = build_packs(
+        Path(warehouse.path),
+        councils,
+        out_dir,
+        config_dir=config_dir,
+        workers=sources.pack_workers,
+        sizes=sizes,
+    )
     rows = [
         {
             "council_code": manifest.council_code,

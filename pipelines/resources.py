@@ -50,6 +50,7 @@ class SourcesResource(dg.ConfigurableResource):
     council: str | None = None
     offline: bool = False
     simd_n_zones: int | None = None
+    pack_workers: int = 1
 
     def settings(self, warehouse_path: str | Path) -> Settings:
         return Settings(
@@ -66,6 +67,7 @@ class SourcesResource(dg.ConfigurableResource):
             council=self.council,
             offline=self.offline,
             simd_n_zones=self.simd_n_zones,
+            pack_workers=self.pack_workers,
         )
 
 
@@ -86,5 +88,6 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             council=settings.council,
             offline=settings.offline,
             simd_n_zones=settings.simd_n_zones,
+            pack_workers=settings.pack_workers,
         ),
     }

@@ -129,3 +129,53 @@ def test_fingerprints_follow_the_rows_not_their_order(tmp_path: Path) -> None:
         assert changed["s1"] != first["s1"] and changed["s2"] == first["s2"]
         assert incremental.table_fingerprint(con, "s", "t") != whole
         assert incremental.table_fingerprint(con, "s", "missing") == "s.missing:absent"
+
+
+def _pack_files(manifests) -> dict[str, str]:
+    return {item.path: item.sha256 for manifest in manifests for item in manifest.files}
+
+
+@pytest.mark.slow
+def test_packs_built_in_worker_processes_equal_packs_built_in_one(
+    demo_build, tmp_path: Path
+) -> None:
+    from profiles.exports.batch import build_packs
+
+    settings, _ = demo_build
+    councils = [
+        row[0]
+        for row in query(
+            settings, "SELECT DISTINCT council_code FROM marts.dim_locality ORDER BY 1"
+        )
+    ][:2]
+    assert len(councils) == 2
+    in_process = build_packs(
+        settings.warehouse,
+        councils,
+        tmp_path / "one",
+        config_dir=settings.config_dir,
+        workers=1,
+    )
+    in_workers = build_packs(
+        settings.warehouse,
+        councils,
+        tmp_path / "two",
+        config_dir=settings.config_dir,
+        workers=2,
+        sizes={councils[1]: 10},
+    )
+    assert [m.council_code for m in in_workers] == councils  # the order asked for
+    assert _pack_files(in_workers) == _pack_files(in_process)
+    assert all((tmp_path / "two" / path).exists() for path in _pack_files(in_workers))
+    # One council with its localities shared among the workers.
+    (split,) = build_packs(
+        settings.warehouse,
+        councils[:1],
+        tmp_path / "split",
+        config_dir=settings.config_dir,
+        workers=2,
+        sizes={councils[0]: 2},
+        min_split_localities=2,
+    )
+    assert _pack_files([split]) == _pack_files(in_process[:1])
+    assert not list((tmp_path / "split").glob(".*"))  # no staging folder left behind

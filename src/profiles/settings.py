@@ -26,6 +26,11 @@ SOURCE_MODES = ("demo", "folder", "live")
 DEFAULT_BASE_URL = "https://statistics.gov.scot"
 
 
+def default_pack_workers() -> int:
+    """One pack-building process per CPU, at most four (each holds one council's data)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
@@ -51,6 +56,8 @@ class Settings:
     simd_n_zones: int | None = None
     """Universe of SIMD ranks when the sources are not Scotland's (a mirror or test server
     serving a subset); a folder's own sources.yaml declaration takes precedence."""
+    pack_workers: int = field(default_factory=lambda: default_pack_workers())
+    """Processes building councils' profile packs side by side (1: in the run's process)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,6 +88,9 @@ class Settings:
             simd_n_zones=int(os.environ["PROFILES_SIMD_N_ZONES"])
             if os.environ.get("PROFILES_SIMD_N_ZONES")
             else None,
+            pack_workers=int(os.environ["PROFILES_PACK_WORKERS"])
+            if os.environ.get("PROFILES_PACK_WORKERS")
+            else default_pack_workers(),
         )
 
     def with_(self, **changes: object) -> Settings:

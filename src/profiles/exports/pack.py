@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -127,8 +128,26 @@ def council_folder_name(data: PackData) -> str:
     return safe_file_name(f"{data.council_code} {data.council_name}", fallback="council")
 
 
-def build_council_packs(data: PackData, out_dir: Path) -> PackManifest:
-    """Write the council's pack under `out_dir` and return what was written."""
+@dataclass(frozen=True)
+class PackLayout:
+    """Where one council's pack is staged and published, and its locality file stems."""
+
+    folder_name: str
+    staging: Path
+    final: Path
+    stems: Mapping[str, str]
+
+    @property
+    def links(self) -> dict[str, str]:
+        return {i: f"localities/{stem}.html" for i, stem in self.stems.items()}
+
+
+Written = tuple[Path, str, str | None]
+"""A written file: its path, kind and locality id (None for council-wide files)."""
+
+
+def start_council_pack(data: PackData, out_dir: Path) -> PackLayout:
+    """Check disclosure and create an empty staging folder for the council's pack."""
     check_disclosure(data)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -138,35 +157,53 @@ def build_council_packs(data: PackData, out_dir: Path) -> PackManifest:
     if staging.exists():
         shutil.rmtree(staging)
     (staging / "localities").mkdir(parents=True)
-    written: list[tuple[Path, str, str | None]] = []
-
     ids = data.locality_ids()
     stems = dict(zip(ids, unique_file_names([data.locality_name(i) for i in ids]), strict=True))
-    links = {i: f"localities/{stems[i]}.html" for i in ids}
-    for locality_id in ids:
-        stem = stems[locality_id]
-        report = inside(staging, "localities", f"{stem}.html")
+    return PackLayout(folder_name, staging, final, stems)
+
+
+def write_locality_files(
+    data: PackData, layout: PackLayout, locality_ids: Sequence[str]
+) -> list[Written]:
+    """Each locality's report and workbook (any process may write any subset)."""
+    written: list[Written] = []
+    for locality_id in locality_ids:
+        stem = layout.stems[locality_id]
+        report = inside(layout.staging, "localities", f"{stem}.html")
         report.write_text(
             html.render_locality_report(data, locality_id, workbook_href=f"{stem}.xlsx"),
             encoding="utf-8",
         )
-        workbook = inside(staging, "localities", f"{stem}.xlsx")
+        workbook = inside(layout.staging, "localities", f"{stem}.xlsx")
         excel.write_locality_workbook(data, locality_id, workbook)
         written += [(report, "html", locality_id), (workbook, "xlsx", locality_id)]
+    return written
 
+
+def write_council_files(data: PackData, layout: PackLayout) -> list[Written]:
+    """The overview report and workbook, every mart as CSV and Parquet, the GeoPackage."""
+    staging = layout.staging
+    written: list[Written] = []
     overview = staging / "overview.html"
     overview.write_text(
-        html.render_overview_report(data, links, workbook_href="overview.xlsx"), encoding="utf-8"
+        html.render_overview_report(data, layout.links, workbook_href="overview.xlsx"),
+        encoding="utf-8",
     )
     overview_book = excel.write_overview_workbook(data, staging / "overview.xlsx")
     written += [(overview, "html", None), (overview_book, "xlsx", None)]
-
     for path in tables.write_tables(data, staging / "data"):
         written.append((path, path.suffix.lstrip("."), None))
     gpkg = geopackage.write_geopackage(data, staging / "geography.gpkg")
     if gpkg.exists():
         written.append((gpkg, "gpkg", None))
+    return written
 
+
+def finish_council_pack(
+    data: PackData, layout: PackLayout, written: Sequence[Written]
+) -> PackManifest:
+    """List the files with their checksums, save the manifest, publish the folder."""
+    staging, folder_name = layout.staging, layout.folder_name
     records = sorted(
         (_record(staging, path, kind, locality) for path, kind, locality in written),
         key=lambda item: item.path,
@@ -176,11 +213,11 @@ def build_council_packs(data: PackData, out_dir: Path) -> PackManifest:
         json.dumps({**staged.to_dict(), "folder": folder_name}, indent=2) + "\n",
         encoding="utf-8",
     )
-    _swap_into_place(staging, final)
+    _swap_into_place(staging, layout.final)
     return PackManifest(
         council_code=data.council_code,
         council_name=data.council_name,
-        folder=final,
+        folder=layout.final,
         files=tuple(
             PackFile(
                 f"{folder_name}/{item.path}", item.kind, item.locality_id, item.sha256, item.bytes
@@ -188,6 +225,14 @@ def build_council_packs(data: PackData, out_dir: Path) -> PackManifest:
             for item in records
         ),
     )
+
+
+def build_council_packs(data: PackData, out_dir: Path) -> PackManifest:
+    """Write the council's pack under `out_dir` and return what was written."""
+    layout = start_council_pack(data, out_dir)
+    written = write_locality_files(data, layout, list(layout.stems))
+    written += write_council_files(data, layout)
+    return finish_council_pack(data, layout, written)
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:

@@ -1,0 +1,119 @@
+"""Building several councils' profile packs, side by side in worker processes.
+
+What belongs here: `build_packs`, which builds each council's pack from the warehouse (one
+read-only connection per council and process, opened and closed around loading its data)
+and, with more than one worker, spreads the work over a pool of processes: whole councils,
+largest first, when there are enough of them; otherwise one council's localities. Packs
+are independent files written through `profiles.exports.pack`, so the result does not
+depend on the number of workers, only the time does.
+
+Why processes: a pack is Python-bound work (charts, workbook cells) and a build of many
+councils is most of an all-Scotland run; threads would share one interpreter lock. Worker
+processes are started with `spawn`, never `fork`, because the parent (a Dagster run) holds
+threads and a DuckDB library state that must not be copied mid-flight.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from profiles import warehouse as wh
+from profiles.exports.data import PackData, load_pack_data
+from profiles.exports.pack import (
+    PackLayout,
+    PackManifest,
+    Written,
+    build_council_packs,
+    finish_council_pack,
+    start_council_pack,
+    write_council_files,
+    write_locality_files,
+)
+from profiles.stats.disclosure import load_disclosure_rules
+
+
+def _load(database: Path, council_code: str, config_dir: Path) -> PackData:
+    rules = load_disclosure_rules(Path(config_dir) / "disclosure.yaml")
+    with wh.connect(Path(database), read_only=True) as con:
+        return load_pack_data(con, council_code, config_dir=Path(config_dir), rules=rules)
+
+
+def build_one_pack(
+    database: Path, council_code: str, out_dir: Path, config_dir: Path
+) -> PackManifest:
+    """Load one council's pack data from the warehouse (read-only) and write its pack."""
+    return build_council_packs(_load(database, council_code, config_dir), Path(out_dir))
+
+
+def _locality_files(
+    database: Path, council_code: str, config_dir: Path, layout: PackLayout, ids: list[str]
+) -> list[Written]:
+    return write_locality_files(_load(database, council_code, config_dir), layout, ids)
+
+
+def _split_council(
+    pool: ProcessPoolExecutor,
+    database: Path,
+    council_code: str,
+    out_dir: Path,
+    config_dir: Path,
+    workers: int,
+) -> PackManifest:
+    """One council's pack with its localities shared among the workers while this process
+    writes the council-wide files."""
+    data = _load(database, council_code, config_dir)
+    layout = start_council_pack(data, out_dir)
+    ids = list(layout.stems)
+    chunks = [ids[k::workers] for k in range(workers) if ids[k::workers]]
+    futures = [
+        pool.submit(_locality_files, database, council_code, config_dir, layout, chunk)
+        for chunk in chunks
+    ]
+    written = write_council_files(data, layout)
+    for future in futures:
+        written += future.result()
+    return finish_council_pack(data, layout, written)
+
+
+def build_packs(
+    database: Path,
+    councils: Sequence[str],
+    out_dir: Path,
+    *,
+    config_dir: Path,
+    workers: int = 1,
+    sizes: Mapping[str, int] | None = None,
+    min_split_localities: int = 12,
+) -> list[PackManifest]:
+    """Every council's pack, in `councils` order.
+
+    With one worker everything is built here. With at least as many councils as workers,
+    each worker builds whole councils, largest first (`sizes`, e.g. localities per
+    council); with fewer (a new export rebuilds one council's pack), the councils are
+    built one after another with their localities spread over the workers — if there are
+    at least `min_split_localities` of them (starting a worker costs about as much as a
+    few localities' files, so a small council is built here).
+    """
+    database, out_dir, config_dir = Path(database), Path(out_dir), Path(config_dir)
+    workers = max(1, workers)
+    sizes = sizes or {}
+    splitting = len(councils) < workers
+    if splitting and all(sizes.get(code, 0) < min_split_localities for code in councils):
+        workers = 1
+    if workers == 1 or not councils:
+        return [build_one_pack(database, code, out_dir, config_dir) for code in councils]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        if splitting:
+            return [
+                _split_council(pool, database, code, out_dir, config_dir, workers)
+                for code in councils
+            ]
+        order = sorted(councils, key=lambda code: (-sizes.get(code, 0), code))
+        futures = {
+            code: pool.submit(build_one_pack, database, code, out_dir, config_dir) for code in order
+        }
+        return [futures[code].result() for code in councils]
