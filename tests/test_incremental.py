@@ -101,6 +101,21 @@ def test_a_new_export_recomputes_only_its_survey_and_council(demo_build, tmp_pat
     for table in INCREMENTAL_TABLES:
         pd.testing.assert_frame_equal(full[table], after[table], check_dtype=True)
 
+    # Nothing changed since: nothing is recomputed, and nothing moves.
+    with dg.DagsterInstance.ephemeral() as instance:
+        execute(copy.with_(council=other), "build_packs", instance)
+        voice = _build_metadata(instance, ["marts", "voice_theme_summary"])
+        ranking = _build_metadata(instance, ["marts", "priority_ranking"])
+    assert (voice["rebuild"], voice["surveys_recomputed"], voice["surveys_kept"]) == (
+        "incremental",
+        0,
+        2,
+    )
+    assert (ranking["councils_recomputed"], ranking["councils_kept"]) == (0, councils)
+    again = _tables(copy)
+    for table in INCREMENTAL_TABLES:
+        pd.testing.assert_frame_equal(again[table], after[table], check_dtype=True)
+
 
 def test_rebuild_plan_recomputes_changed_and_new_keys_and_drops_gone_ones() -> None:
     stored = {"a": "1", "b": "2", "c": "3"}
