@@ -194,3 +194,42 @@ def test_packs_built_in_worker_processes_equal_packs_built_in_one(
     )
     assert _pack_files([split]) == _pack_files(in_process[:1])
     assert not list((tmp_path / "split").glob(".*"))  # no staging folder left behind
+
+
+def test_replacing_keys_keeps_types_and_order(tmp_path: Path) -> None:
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        first = pd.DataFrame(
+            {"k": ["a", "b", "c"], "x": [1.5, 2.5, 3.5], "why": [None, None, None]}
+        )
+        wh.replace_keys(con, "s", "t", first, key_column="k", keys=None, order_by=("k",))
+        assert (
+            dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE s.t)").fetchall())["x"]
+            == "DOUBLE"
+        )
+        # b's new rows carry text where the stored column only ever held nulls: widened.
+        wh.replace_keys(
+            con,
+            "s",
+            "t",
+            pd.DataFrame({"k": ["b", "b"], "x": [9.0, 8.0], "why": ["disclosure", None]}),
+            key_column="k",
+            keys=["b"],
+            order_by=("k", "x"),
+        )
+        # c's rows are gone and nothing replaces them (an empty, untyped frame).
+        wh.replace_keys(
+            con,
+            "s",
+            "t",
+            pd.DataFrame({"k": [], "x": [], "why": []}, dtype=object),
+            key_column="k",
+            keys=["c"],
+            order_by=("k", "x"),
+        )
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE s.t)").fetchall())
+        assert types == {"k": "VARCHAR", "x": "DOUBLE", "why": "VARCHAR"}
+        assert con.execute("SELECT k, x, why FROM s.t").fetchall() == [
+            ("a", 1.5, None),
+            ("b", 8.0, None),
+            ("b", 9.0, "disclosure"),
+        ]

@@ -220,26 +220,27 @@ def replace_keys(
                 f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _incoming_keyed{ordering}"
             )
         else:
-            # The new rows take the stored columns' types (an empty or all-missing column of
-            # a few keys' rows must not widen a DOUBLE column to VARCHAR).
-            stored = con.execute(f"DESCRIBE {qualified}").fetchall()
-            incoming = set(frame.columns)
-            unknown = sorted(incoming - {row[0] for row in stored})
+            # DuckDB widens each column to fit both the stored and the new rows (an
+            # all-missing column stored as INTEGER takes new text as VARCHAR), except that
+            # a column missing throughout the new rows takes the stored type: a few keys'
+            # empty column must not turn a DOUBLE column into VARCHAR.
+            stored = {row[0]: row[1] for row in con.execute(f"DESCRIBE {qualified}").fetchall()}
+            unknown = sorted(set(frame.columns) - set(stored))
             if unknown:
                 raise ProfilesError(
                     f"{qualified}: new rows have columns the table lacks ({', '.join(unknown)});"
                     " rebuild it whole"
                 )
-            casts = ", ".join(
-                f'CAST("{_checked_identifier(name)}" AS {kind}) AS "{name}"'
-                if name in incoming
-                else f'NULL::{kind} AS "{_checked_identifier(name)}"'
-                for name, kind, *_ in stored
+            selected = ", ".join(
+                f'CAST("{_checked_identifier(name)}" AS {stored[name]}) AS "{name}"'
+                if frame[name].isna().all()
+                else f'"{_checked_identifier(name)}"'
+                for name in frame.columns
             )
             con.execute(
                 f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM ("
                 f'SELECT * FROM {qualified} WHERE "{key}" NOT IN (SELECT unnest(?::VARCHAR[])) '
-                f"UNION ALL SELECT {casts} FROM _incoming_keyed){ordering}",
+                f"UNION ALL BY NAME SELECT {selected} FROM _incoming_keyed){ordering}",
                 [list(keys)],
             )
     finally:
