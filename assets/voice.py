@@ -465,8 +465,17 @@ def weighting_population(con, bands: Sequence[str]) -> pd.DataFrame:
         "SELECT dz_code, quintile FROM marts.fct_simd WHERE domain = 'overall' "
         "AND vintage = (SELECT max(vintage) FROM marts.fct_simd)"
     ).fetchdf()
+    # Only the rows population_for_weights uses (the latest year of single years of age
+    # per data zone, both sexes): selected here rather than from all ~2M rows in pandas.
     population = con.execute(
-        "SELECT area_code, year, sex, age_band, population FROM staging.population"
+        """
+        WITH single_years AS (
+            SELECT area_code, year, sex, age_band, population FROM staging.population
+            WHERE starts_with(CAST(area_code AS VARCHAR), 'S01') AND sex = 'all'
+              AND regexp_full_match(CAST(age_band AS VARCHAR), '[0-9]{1,3}[+]?')
+        )
+        SELECT * FROM single_years WHERE year = (SELECT max(year) FROM single_years)
+        """
     ).fetchdf()
     dim = con.execute("SELECT dz_code, council_code, population FROM marts.dim_datazone").fetchdf()
     people = population_for_weights(population, dim[["dz_code", "population"]], quintiles, bands)
