@@ -16,7 +16,7 @@ from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
 from profiles.exports.batch import build_packs
-from profiles.exports.safety import starts_like_formula
+from profiles.exports.safety import formula_mask
 from profiles.localities import load_locality_configs, resolve_council
 
 GROUP = "exports"
@@ -142,11 +142,12 @@ def profile_packs_formula_safe(warehouse: WarehouseResource) -> dg.AssetCheckRes
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         for column in frame.columns:
             values = frame[column]
-            numeric = pd.to_numeric(values, errors="coerce").notna()
-            risky = values[~numeric].map(starts_like_formula)
-            if risky.any():
+            flagged = values[formula_mask(values)]
+            # A negative number starts with '-' and is no formula.
+            risky = flagged[pd.to_numeric(flagged, errors="coerce").isna()]
+            if len(risky):
                 findings.append(
-                    {"file": Path(path).name, "column": column, "cells": int(risky.sum())}
+                    {"file": Path(path).name, "column": column, "cells": len(risky)}
                 )
     failures = pd.DataFrame(findings, columns=["file", "column", "cells"])
     return check_result(

@@ -34,6 +34,7 @@ from profiles.exports.pack import (
     check_disclosure,
 )
 from profiles.exports.safety import (
+    formula_mask,
     neutralise_for_csv,
     safe_file_name,
     starts_like_formula,
@@ -586,3 +587,15 @@ def test_for_locality_keeps_the_council_comparators(data) -> None:
     assert len(one.reach[one.reach["group_type"] == "simd_quintile"]) == 5
     with pytest.raises(KeyError):
         data.for_locality("nowhere")
+
+
+def test_formula_mask_agrees_with_the_cell_rule() -> None:
+    cells = ["=1", " +a", "  -3", "@x", "\tq", "\rr", "\nn", "＝", " ", "", "abc", " a", "a=b"]
+    cells += [None, 1.5, 3, float("nan"), "－x", "  "]
+    for series in (
+        pd.Series(cells, dtype=object),
+        pd.Series([1, 2, None], dtype=object),  # no text: pandas refuses .str
+        pd.Series(["-1", "=a", None], dtype="string"),
+        pd.Series([], dtype=object),
+    ):
+        assert formula_mask(series).tolist() == [starts_like_formula(v) for v in series.tolist()]
