@@ -13,10 +13,12 @@ codes (`profiles.voice.contract`), and city-wide themes of the same file.
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -253,6 +255,17 @@ class _Checker:
 
 
 def _read_yaml(path: Path) -> dict:
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read triangulation config ({error})") from error
+    # Every council's config extends the same base file: parse each version of a file once.
+    return copy.deepcopy(_parse_yaml(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=64)
+def _parse_yaml(name: str, _mtime_ns: int, _size: int) -> dict:
+    path = Path(name)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -237,11 +237,14 @@ def need_components(
     crosswalk = _crosswalk_measures(config)
     grid = pd.DataFrame({"locality_id": localities}).merge(crosswalk, how="cross")
     grid.insert(0, "council_code", config.council_code)
-    everywhere = profile[
-        (profile["area_level"] == "locality")
-        & profile["measure_id"].isin(crosswalk["measure_id"])
-        & ~profile["vintage"].astype(str).str.contains("_to_")
-    ].assign(vintage=lambda f: f["vintage"].astype(str))
+    # Narrowed to the mapped measures before any text test: the profile may be all of
+    # Scotland's, and this runs once per council.
+    mapped = profile[
+        (profile["area_level"] == "locality") & profile["measure_id"].isin(crosswalk["measure_id"])
+    ]
+    everywhere = mapped[~mapped["vintage"].astype(str).str.contains("_to_")].assign(
+        vintage=lambda f: f["vintage"].astype(str)
+    )
     suppressed = everywhere["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     everywhere = everywhere.assign(_usable=~suppressed & everywhere["value"].notna())
     rows = everywhere[everywhere["council_code"] == config.council_code]
