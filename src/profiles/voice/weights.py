@@ -185,6 +185,8 @@ def _weight_council(
     blocks = merge_sparse(base_quintiles, minimum) if n_placed else []
 
     cell_rows = []
+    # Filled through .loc with boolean arrays: a boolean Series as a plain [] key is first
+    # tried as a label, which formats the whole Series into an error message each time.
     weight_of = pd.Series(np.nan, index=placed.index)
     cell_of = pd.Series("", index=placed.index, dtype=object)
     basis_of = pd.Series("simd_quintile", index=placed.index, dtype=object)
@@ -223,9 +225,11 @@ def _weight_council(
             mass = target * share_known * people_share
             weight = mass / cell.respondents if cell.respondents else np.nan
             cell_id = f"q{quintile_label}|{band_label}"
-            weight_of[members] = weight
-            cell_of[members] = cell_id
-            basis_of[members] = "simd_quintile_age" if len(age_cells) > 1 else "simd_quintile"
+            weight_of.loc[members.to_numpy()] = weight
+            cell_of.loc[members.to_numpy()] = cell_id
+            basis_of.loc[members.to_numpy()] = (
+                "simd_quintile_age" if len(age_cells) > 1 else "simd_quintile"
+            )
             base_cells = len(block.labels) * len(cell.labels)
             cell_rows.append(
                 (
@@ -242,8 +246,8 @@ def _weight_council(
             band_label = "unknown" if age_cells else ALL_AGES
             weight = target / n_block if n_block else np.nan
             cell_id = f"q{quintile_label}|{band_label}"
-            weight_of[unknown] = weight
-            cell_of[unknown] = cell_id
+            weight_of.loc[unknown.to_numpy()] = weight
+            cell_of.loc[unknown.to_numpy()] = cell_id
             # Without age cells the block's population belongs to this one cell.
             cell_people = np.nan if age_cells else block.population
             collapsed = len(block.labels) > 1 or (uses_age and not age_cells)
