@@ -362,6 +362,10 @@ def run_once(workload: Workload, scratch: Path) -> dict:
             for s in slowest
         ],
         "incremental_stages": {k: round(v, 3) for k, v in incremental_stages.items()},
+        "incremental_steps": [
+            {"step": s.step, "job": s.run, "stage": s.stage, "seconds": round(s.seconds, 3)}
+            for s in sorted(incremental_steps, key=lambda s: -s.seconds)
+        ],
     }
 
 
@@ -683,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
         "slowest_steps": best["slowest_steps"],
         "incremental_stages": min(results, key=lambda r: r["incremental_s"]).get(
             "incremental_stages", {}
+        ),
+        "incremental_steps": min(results, key=lambda r: r["incremental_s"]).get(
+            "incremental_steps", []
         ),
     }
     print()
