@@ -33,7 +33,7 @@ from profiles.sources.population import (
     read_population_total,
     read_statsgov_download,
 )
-from profiles.sources.postcodes import normalise_postcode, read_nspl
+from profiles.sources.postcodes import normalise_postcode, postcode_key_parts, read_nspl
 from profiles.text import clean_name, read_text_file
 
 DUNDEE = "S12000042"
@@ -581,3 +581,20 @@ def test_boundaries_wrong_codes_and_missing_fields(tmp_path: Path) -> None:
         read_boundaries(other_path, "ward")
     gdf = read_boundaries(other_path, "locality", code_field="id", name_field="title")
     assert gdf["area_code"].tolist() == ["x", "y"]
+
+
+def test_column_postcode_parsing_agrees_with_the_single_postcode_rule() -> None:
+    import random
+
+    rng = random.Random(7)
+    alphabet = "ABDEGHIJRCKMOVWXYZ0123456789 \u00a0\t-.,ab"
+    texts = ["DD1 1DD", " dd11dd ", "DD2 5EJA", "DD2 5EJB", "DD1 1CD", "GIR 0AA", "gir0aa"]
+    texts += ["EH30\u00a09XX", "(EH1 1YZ)", "", "DD1", None]
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(20_000)
+    ]
+    parts = postcode_key_parts(pd.Series(texts, dtype=object))
+    for text, row in zip(texts, parts.itertuples(index=False), strict=True):
+        expected = normalise_postcode(text, allow_split_suffix=True) if text else None
+        got = None if row.outward is None else f"{row.outward} {row.inward}"
+        assert got == (expected[0] if expected else None), text

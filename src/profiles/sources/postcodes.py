@@ -47,6 +47,29 @@ def _postcode_key_parts(raw: str, *, allow_split_suffix: bool) -> tuple[str, str
     return None
 
 
+_KEY_PARTS = re.compile(
+    r"^(?P<outward>[A-Z]{1,2}[0-9][A-Z0-9]?)(?P<inward>[0-9][ABD-HJLNP-UW-Z]{2})(?P<suffix>[A-Z]?)$"
+)
+
+
+def postcode_key_parts(postcodes: pd.Series) -> pd.DataFrame:
+    """`_postcode_key_parts(..., allow_split_suffix=True)` of a whole column, vectorised
+    (a directory has ~10^5-10^6 rows): columns outward, inward, suffix; all missing where
+    the text is not a postcode shape."""
+    text = (
+        postcodes.astype("string")
+        .str.upper()
+        .str.replace(r"\s+", "", regex=True)
+        .str.replace(_NOT_ALPHANUMERIC_ENDS.pattern, "", regex=True)
+    )
+    parts = text.str.extract(_KEY_PARTS)
+    for key, outward in _SPECIAL_KEYS.items():
+        special = (text == key).fillna(False).to_numpy()
+        out_code, in_code = outward.split(" ")
+        parts.loc[special, ["outward", "inward", "suffix"]] = [out_code, in_code, ""]
+    return parts.astype(object).where(parts.notna(), None)
+
+
 def normalise_postcode(raw: str, *, allow_split_suffix: bool = False) -> tuple[str, str] | None:
     """Canonical form and join key of a UK postcode, e.g. ' dd11dd' -> ('DD1 1DD', 'DD11DD').
 
@@ -200,18 +223,17 @@ def _to_staging(
             field=columns["dz_code"],
         )
 
-    parts = data["postcode"].map(lambda text: _postcode_key_parts(text, allow_split_suffix=True))
-    invalid = parts.isna()
+    parts = postcode_key_parts(data["postcode"])
+    invalid = parts["outward"].isna()
     examples = data.loc[invalid, "postcode"].head(5).tolist()
     data, parts = data[~invalid], parts[~invalid]
-    suffix = parts.str[2]
-    later_split_part = ~suffix.isin(["", "A"])
+    later_split_part = ~parts["suffix"].isin(["", "A"])
     data, parts = data[~later_split_part], parts[~later_split_part]
 
     frame = pd.DataFrame(
         {
-            "postcode": parts.str[0] + " " + parts.str[1],
-            "postcode_key": parts.str[0] + parts.str[1],
+            "postcode": parts["outward"] + " " + parts["inward"],
+            "postcode_key": parts["outward"] + parts["inward"],
             "dz_code": data["dz_code"],
             "ward_code": _area_codes(
                 data["ward_code"], contract.WARD_CODE, path, columns, "ward_code"
