@@ -10,32 +10,42 @@ warehouse; only `disclosure.load_disclosure_rules` reads a file (its YAML config
 - `disclosure`: primary and secondary suppression of published tables.
 """
 
-from profiles.stats.compare import POLARITIES, SIGNIFICANCE_LABELS, significance_vs_comparator
-from profiles.stats.disclosure import (
-    DisclosureRules,
-    apply_mask,
-    load_disclosure_rules,
-    primary_suppression,
-    suppression_mask,
-)
-from profiles.stats.inequality import (
-    AttributableRisk,
-    QuintileGap,
-    SlopeIndex,
-    population_attributable_risk,
-    quintile_gap,
-    ridit_midpoints,
-    slope_index_of_inequality,
-)
-from profiles.stats.intervals import (
-    Interval,
-    byar_interval,
-    count_interval,
-    count_interval_method,
-    exact_poisson_interval,
-    rate_interval,
-    wilson_interval,
-)
+import importlib
+
+# Names are resolved on first use (PEP 562), so importing one module of the package,
+# e.g. `disclosure` in a pack-building worker, does not load scipy.stats with the others.
+_EXPORTS = {
+    "AttributableRisk": "inequality",
+    "DisclosureRules": "disclosure",
+    "Interval": "intervals",
+    "POLARITIES": "compare",
+    "QuintileGap": "inequality",
+    "SIGNIFICANCE_LABELS": "compare",
+    "SlopeIndex": "inequality",
+    "apply_mask": "disclosure",
+    "byar_interval": "intervals",
+    "count_interval": "intervals",
+    "count_interval_method": "intervals",
+    "exact_poisson_interval": "intervals",
+    "load_disclosure_rules": "disclosure",
+    "population_attributable_risk": "inequality",
+    "primary_suppression": "disclosure",
+    "quintile_gap": "inequality",
+    "rate_interval": "intervals",
+    "ridit_midpoints": "inequality",
+    "significance_vs_comparator": "compare",
+    "slope_index_of_inequality": "inequality",
+    "suppression_mask": "disclosure",
+    "wilson_interval": "intervals",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "POLARITIES",
