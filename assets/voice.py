@@ -679,7 +679,8 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
 )
 def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as con:
-        voice = load_voice_frames(con)
+        plan, fingerprints = emergent_topics_plan(con)
+        voice = load_voice_frames(con, None if plan.full else plan.recompute)
     codes, comments = voice["codes"], voice["comments"]
     none_keys = codes.loc[
         codes["theme_id"] == contract.NO_THEME, ["survey_id", "response_id", "question"]
@@ -704,15 +705,56 @@ def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
             }
         )
     )
+    # Topics are found per survey: only surveys whose comments or codes changed are redone.
     with warehouse.connect() as con:
-        metadata = write_frame(
+        with wh.transaction(con):
+            wh.replace_keys(
+                con,
+                "marts",
+                "voice_emergent_topics",
+                topics,
+                key_column="survey_id",
+                keys=None if plan.full else plan.changed,
+                order_by=[c for c in ("survey_id", "topic") if c in topics],
+            )
+            incremental.save_fingerprints(con, EMERGENT_TOPICS_STATE, fingerprints)
+        metadata = table_metadata(
             con,
             "marts",
             "voice_emergent_topics",
-            topics,
-            order_by=[c for c in ("survey_id", "topic") if c in topics],
+            extra={
+                "rebuild": "full" if plan.full else "incremental",
+                "rebuild_reason": plan.reason,
+                "surveys_recomputed": len(plan.recompute),
+                "surveys_kept": len(plan.keep),
+            },
         )
     return dg.MaterializeResult(metadata=metadata)
+
+
+EMERGENT_TOPICS_STATE = "marts.voice_emergent_topics"
+
+
+def emergent_topics_plan(con) -> tuple[incremental.RebuildPlan, dict[str, str]]:
+    """Surveys whose comments or theme codes changed (or the code did) since the last build."""
+    shared = incremental.digest(
+        incremental.code_fingerprint(), incremental.files_fingerprint([Path(__file__)])
+    )
+    per_survey = [
+        incremental.keyed_fingerprints(
+            con, f"SELECT survey_id AS key, * FROM {wh.qualified_name(schema, table)}"
+        )
+        if wh.table_exists(con, schema, table)
+        else {}
+        for schema, table in (("staging", "voice_comment"), ("marts", "voice_comment_code"))
+    ]
+    current = incremental.combine(shared, per_survey)
+    plan = incremental.plan_rebuild(
+        current,
+        incremental.stored_fingerprints(con, EMERGENT_TOPICS_STATE),
+        outputs_exist=wh.table_exists(con, "marts", "voice_emergent_topics"),
+    )
+    return plan, current
 
 
 @dg.asset_check(

@@ -20,6 +20,7 @@ INCREMENTAL_TABLES = (
     "marts.voice_response",
     "marts.voice_theme_summary",
     "marts.engagement_reach",
+    "marts.voice_emergent_topics",
     "marts.priority_ranking",
     "marts.triangulation_matrix",
 )
@@ -70,7 +71,9 @@ def test_a_new_export_recomputes_only_its_survey_and_council(demo_build, tmp_pat
         ingest_file(copy, instance, export, council=other)
         voice = _build_metadata(instance, ["marts", "voice_theme_summary"])
         ranking = _build_metadata(instance, ["marts", "priority_ranking"])
+        topics = _build_metadata(instance, ["marts", "voice_emergent_topics"])
     assert voice["rebuild"] == "incremental"
+    assert (topics["surveys_recomputed"], topics["surveys_kept"]) == (1, 1)
     assert (voice["surveys_recomputed"], voice["surveys_kept"]) == (1, 1)
     assert ranking["rebuild"] == "incremental"
     assert (ranking["councils_recomputed"], ranking["councils_kept"]) == (1, councils - 1)
