@@ -9,7 +9,7 @@ Formula injection (CSV/spreadsheet injection, OWASP)
     ``=HYPERLINK("http://x","click")`` could run when a pack is opened. Our choice:
 
     - Excel workbooks keep the text *identical* to the warehouse: the cell is written with
-      the string data type explicitly (openpyxl would otherwise store a leading ``=`` as a
+      the string data type explicitly (a writer may otherwise store a leading ``=`` as a
       formula) and with Excel's ``quotePrefix`` style, Excel's own apostrophe marker, so the
       value stays text even when a reader edits the cell and presses Enter.
     - CSV has no types, so a text cell that would trigger is prefixed with a single quote
