@@ -146,9 +146,7 @@ def profile_packs_formula_safe(warehouse: WarehouseResource) -> dg.AssetCheckRes
             # A negative number starts with '-' and is no formula.
             risky = flagged[pd.to_numeric(flagged, errors="coerce").isna()]
             if len(risky):
-                findings.append(
-                    {"file": Path(path).name, "column": column, "cells": len(risky)}
-                )
+                findings.append({"file": Path(path).name, "column": column, "cells": len(risky)})
     failures = pd.DataFrame(findings, columns=["file", "column", "cells"])
     return check_result(
         failures.empty,

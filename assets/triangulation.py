@@ -110,13 +110,8 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     matrix = _concat(matrices, TRIANGULATION_MATRIX_COLUMNS)
     # Councils whose inputs did not change keep the rows the last build wrote (see
     # profiles.incremental); both tables and the fingerprints change in one transaction.
-    keys = None if plan.full else plan.changed
-    build = {
-        "rebuild": "full" if plan.full else "incremental",
-        "rebuild_reason": plan.reason,
-        "councils_recomputed": len(plan.recompute),
-        "councils_kept": len(plan.keep),
-    }
+    keys = plan.rows_to_replace
+    build = plan.describe("councils")
     with warehouse.connect() as con:
         with wh.transaction(con):
             wh.replace_keys(

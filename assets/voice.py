@@ -602,13 +602,8 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
     # Only the surveys whose inputs changed are recomputed; the others' rows stay as the
     # last build wrote them (see profiles.incremental), and all three tables and the
     # fingerprints change in one transaction.
-    keys = None if plan.full else plan.changed
-    build = {
-        "rebuild": "full" if plan.full else "incremental",
-        "rebuild_reason": plan.reason,
-        "surveys_recomputed": len(plan.recompute),
-        "surveys_kept": len(plan.keep),
-    }
+    keys = plan.rows_to_replace
+    build = plan.describe("surveys")
     with warehouse.connect() as con:
         with wh.transaction(con):
             for table, frame, order_by in (
@@ -714,7 +709,7 @@ def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
                 "voice_emergent_topics",
                 topics,
                 key_column="survey_id",
-                keys=None if plan.full else plan.changed,
+                keys=plan.rows_to_replace,
                 order_by=[c for c in ("survey_id", "topic") if c in topics],
             )
             incremental.save_fingerprints(con, EMERGENT_TOPICS_STATE, fingerprints)
@@ -722,12 +717,7 @@ def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
             con,
             "marts",
             "voice_emergent_topics",
-            extra={
-                "rebuild": "full" if plan.full else "incremental",
-                "rebuild_reason": plan.reason,
-                "surveys_recomputed": len(plan.recompute),
-                "surveys_kept": len(plan.keep),
-            },
+            extra=plan.describe("surveys"),
         )
     return dg.MaterializeResult(metadata=metadata)
 

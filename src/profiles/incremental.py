@@ -48,6 +48,21 @@ class RebuildPlan:
         """Keys whose rows are replaced or removed."""
         return tuple(sorted({*self.recompute, *self.drop}))
 
+    @property
+    def rows_to_replace(self) -> tuple[str, ...] | None:
+        """The `keys` argument of `warehouse.replace_keys`: None (the whole table) when
+        everything was recomputed, else the changed keys."""
+        return None if self.full else self.changed
+
+    def describe(self, noun: str) -> dict[str, object]:
+        """Materialization metadata saying how the build went, e.g. noun='surveys'."""
+        return {
+            "rebuild": "full" if self.full else "incremental",
+            "rebuild_reason": self.reason,
+            f"{noun}_recomputed": len(self.recompute),
+            f"{noun}_kept": len(self.keep),
+        }
+
 
 def digest(*parts: object) -> str:
     """sha256 of the parts' text, in order."""
