@@ -215,7 +215,10 @@ def _council_rows(con, schema: str, table: str, councils: list[str] | None) -> p
     if councils is None:
         return con.execute(f"SELECT * FROM {qualified}").fetchdf()
     return con.execute(
-        f"SELECT * FROM {qualified} WHERE council_code IN (SELECT unnest(?::VARCHAR[]))",
+        # The cast: before any survey the voice tables are empty and their untyped
+        # columns INTEGER.
+        f"SELECT * FROM {qualified} "
+        "WHERE CAST(council_code AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
         [councils],
     ).fetchdf()
 

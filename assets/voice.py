@@ -413,7 +413,8 @@ def load_voice_frames(con, surveys: Sequence[str] | None = None) -> dict[str, pd
         if surveys is None:
             return con.execute(f"SELECT * FROM {qualified}").fetchdf()
         return con.execute(
-            f"SELECT * FROM {qualified} WHERE survey_id IN (SELECT unnest(?::VARCHAR[]))",
+            f"SELECT * FROM {qualified} "
+            "WHERE CAST(survey_id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
             [list(surveys)],
         ).fetchdf()
 

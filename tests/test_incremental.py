@@ -236,3 +236,21 @@ def test_replacing_keys_keeps_types_and_order(tmp_path: Path) -> None:
             ("b", 8.0, None),
             ("b", 9.0, "disclosure"),
         ]
+
+
+def test_replacing_keys_of_a_table_built_before_any_data(tmp_path: Path) -> None:
+    """Before the first survey the voice marts are empty and their untyped columns
+    INTEGER: replacing some keys still works, and rows whose key is missing are kept."""
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        con.execute("CREATE SCHEMA s")
+        con.execute("CREATE TABLE s.t AS SELECT NULL::INTEGER AS k, 1.0 AS x")
+        wh.replace_keys(
+            con,
+            "s",
+            "t",
+            pd.DataFrame({"k": ["a"], "x": [2.0]}),
+            key_column="k",
+            keys=["a"],
+            order_by=("x",),
+        )
+        assert con.execute("SELECT k, x FROM s.t").fetchall() == [(None, 1.0), ("a", 2.0)]

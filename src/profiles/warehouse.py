@@ -239,7 +239,8 @@ def replace_keys(
             )
             con.execute(
                 f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM ("
-                f'SELECT * FROM {qualified} WHERE "{key}" NOT IN (SELECT unnest(?::VARCHAR[])) '
+                f"SELECT * FROM {qualified} WHERE NOT coalesce("
+                f'CAST("{key}" AS VARCHAR) IN (SELECT unnest(?::VARCHAR[])), false) '
                 f"UNION ALL BY NAME SELECT {selected} FROM _incoming_keyed){ordering}",
                 [list(keys)],
             )
