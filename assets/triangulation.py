@@ -175,14 +175,7 @@ def priorities_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, dic
         incremental.table_fingerprint(con, "marts", "locality_profile"),
         incremental.table_fingerprint(con, "marts", "bridge_dz_locality"),
     )
-    per_council = []
-    for schema, table in _COUNCIL_KEYED_INPUTS:
-        if wh.table_exists(con, schema, table):
-            per_council.append(
-                incremental.keyed_fingerprints(
-                    con, f"SELECT council_code AS key, * FROM {wh.qualified_name(schema, table)}"
-                )
-            )
+    per_council = incremental.tables_by_key(con, _COUNCIL_KEYED_INPUTS, "council_code")
     if wh.table_exists(con, "staging", "voice_response"):
         for schema, table in _RESPONSE_KEYED_INPUTS:
             if wh.table_exists(con, schema, table):

@@ -503,7 +503,9 @@ _SHARED_INPUTS = (
 )
 
 
-def voice_marts_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, dict[str, str]]:
+def voice_marts_plan(
+    con, config_dir: Path, bands: Sequence[str]
+) -> tuple[incremental.RebuildPlan, dict[str, str]]:
     """Which surveys' voice marts need computing: each survey's rows depend only on its
     own responses, scores, comments and codes, plus the shared geography, population,
     configuration and code (a change to any of those rebuilds every survey)."""
@@ -512,17 +514,10 @@ def voice_marts_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, di
         incremental.files_fingerprint(
             [config_dir / "voice.yaml", config_dir / "disclosure.yaml", Path(__file__)]
         ),
-        "|".join(survey_age_bands(con)),
+        "|".join(bands),
         *(incremental.table_fingerprint(con, schema, table) for schema, table in _SHARED_INPUTS),
     )
-    per_survey = [
-        incremental.keyed_fingerprints(
-            con, f"SELECT survey_id AS key, * FROM {wh.qualified_name(schema, table)}"
-        )
-        if wh.table_exists(con, schema, table)
-        else {}
-        for schema, table in _PER_SURVEY_INPUTS
-    ]
+    per_survey = incremental.tables_by_key(con, _PER_SURVEY_INPUTS, "survey_id")
     current = incremental.combine(shared, per_survey, keys=per_survey[0].keys())
     plan = incremental.plan_rebuild(
         current,
@@ -574,11 +569,12 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
     settings = load_voice_settings(config_dir / "voice.yaml")
     rules = load_disclosure_rules(config_dir / "disclosure.yaml")
     with warehouse.connect(read_only=True) as con:
-        plan, fingerprints = voice_marts_plan(con, config_dir)
+        bands = survey_age_bands(con)
+        plan, fingerprints = voice_marts_plan(con, config_dir, bands)
         voice = load_voice_frames(con, None if plan.full else plan.recompute)
         bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
         dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
-        population = weighting_population(con, survey_age_bands(con))
+        population = weighting_population(con, bands)
     responses = voice["responses"]
     weights = post_stratification_weights(responses, population, bridge, settings=settings)
     summary = theme_summary(
@@ -731,14 +727,9 @@ def emergent_topics_plan(con) -> tuple[incremental.RebuildPlan, dict[str, str]]:
     shared = incremental.digest(
         incremental.code_fingerprint(), incremental.files_fingerprint([Path(__file__)])
     )
-    per_survey = [
-        incremental.keyed_fingerprints(
-            con, f"SELECT survey_id AS key, * FROM {wh.qualified_name(schema, table)}"
-        )
-        if wh.table_exists(con, schema, table)
-        else {}
-        for schema, table in (("staging", "voice_comment"), ("marts", "voice_comment_code"))
-    ]
+    per_survey = incremental.tables_by_key(
+        con, (("staging", "voice_comment"), ("marts", "voice_comment_code")), "survey_id"
+    )
     current = incremental.combine(shared, per_survey)
     plan = incremental.plan_rebuild(
         current,

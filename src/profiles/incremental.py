@@ -120,6 +120,20 @@ def keyed_fingerprints(
     return {str(key): str(value) for key, value in rows}
 
 
+def tables_by_key(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]], key_column: str
+) -> list[dict[str, str]]:
+    """`keyed_fingerprints` of each table by its own `key_column` (an empty mapping for a
+    table that does not exist yet, e.g. before the first survey)."""
+    key = wh.checked_identifier(key_column)
+    return [
+        keyed_fingerprints(con, f'SELECT "{key}" AS key, * FROM {wh.qualified_name(schema, table)}')
+        if wh.table_exists(con, schema, table)
+        else {}
+        for schema, table in tables
+    ]
+
+
 def combine(
     shared: str, per_key: Sequence[Mapping[str, str]], keys: Iterable[str] | None = None
 ) -> dict[str, str]:

@@ -126,7 +126,7 @@ def replace_table(
     Rows are written in `order_by` order so that re-materializing gives identical tables.
     Readers see either the old table or the new one, never a half-written one.
     """
-    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    qualified = qualified_name(schema, table)
     order = ", ".join(f'"{_checked_identifier(c)}"' for c in order_by)
     con.register("_incoming_frame", frame)
     try:
@@ -158,7 +158,7 @@ def replace_rows(
     VARCHAR even when a partition's frame is empty or all-missing, so later partitions fit.
     Returns the partition's row count.
     """
-    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    qualified = qualified_name(schema, table)
     key = _checked_identifier(key_column)
     incoming = frame.copy()
     for column in incoming.columns:
@@ -184,6 +184,11 @@ def replace_rows(
             0
         ]
     )
+
+
+def checked_identifier(name: str) -> str:
+    """`name` if it is a plain SQL identifier (for column and table names in SQL text)."""
+    return _checked_identifier(name)
 
 
 def qualified_name(schema: str, table: str) -> str:
@@ -260,7 +265,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 
 
 def table_row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
-    qualified = f"{_checked_identifier(schema)}.{_checked_identifier(table)}"
+    qualified = qualified_name(schema, table)
     return int(con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0])
 
 

@@ -90,6 +90,17 @@ class Chart:
     empty_message: str = ""
 
 
+def _no_survey(chart_id: str, title: str) -> Chart:
+    """The chart's place when the council has no survey yet."""
+    return Chart(
+        chart_id,
+        title,
+        "",
+        "No community survey loaded.",
+        empty_message="No community survey has been loaded for this council yet.",
+    )
+
+
 # --- Formatting ------------------------------------------------------------------------------
 
 
@@ -505,13 +516,7 @@ def place_standard_compass(data: PackData, locality_id: str) -> Chart:
     survey = data.main_survey()
     summary = data.theme_summary
     if survey is None:
-        return Chart(
-            chart_id,
-            title,
-            "",
-            "No community survey loaded.",
-            empty_message="No community survey has been loaded for this council yet.",
-        )
+        return _no_survey(chart_id, title)
     rows = summary[summary["survey_id"] == survey]
     weighting = _weighting(rows)
     rows = rows[rows["weighting"] == weighting]
@@ -702,13 +707,7 @@ def reach_by_quintile(data: PackData, locality_id: str | None) -> Chart:
     survey = data.main_survey()
     reach = data.reach
     if survey is None or reach.empty:
-        return Chart(
-            chart_id,
-            title,
-            "",
-            "No community survey loaded.",
-            empty_message="No community survey has been loaded for this council yet.",
-        )
+        return _no_survey(chart_id, title)
     rows = reach[(reach["survey_id"] == survey) & (reach["group_type"] == "simd_quintile")]
     rows = rows.assign(q=pd.to_numeric(rows["group_id"], errors="coerce")).sort_values("q")
     if rows.empty:
@@ -873,13 +872,7 @@ def voice_heatmap(data: PackData) -> Chart:
     title = "Place Standard scores by locality"
     survey = data.main_survey()
     if survey is None:
-        return Chart(
-            chart_id,
-            title,
-            "",
-            "No community survey loaded.",
-            empty_message="No community survey has been loaded for this council yet.",
-        )
+        return _no_survey(chart_id, title)
     rows = data.theme_summary[data.theme_summary["survey_id"] == survey]
     weighting = _weighting(rows)
     rows = rows[rows["weighting"] == weighting]
@@ -926,13 +919,7 @@ def reach_by_locality(data: PackData) -> Chart:
     title = "Who took part, by locality"
     survey = data.main_survey()
     if survey is None or data.reach.empty:
-        return Chart(
-            chart_id,
-            title,
-            "",
-            "No community survey loaded.",
-            empty_message="No community survey has been loaded for this council yet.",
-        )
+        return _no_survey(chart_id, title)
     rows = data.reach[
         (data.reach["survey_id"] == survey) & (data.reach["group_type"] == "locality")
     ].copy()

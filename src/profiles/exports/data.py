@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 import yaml
 
-from profiles.contract import SIMD_VINTAGES
+from profiles.contract import FCT_INDICATOR_COLUMNS, SIMD_VINTAGES
 from profiles.errors import ProfilesError
 from profiles.settings import CONFIG_DIR
 from profiles.stats.disclosure import DisclosureRules, load_disclosure_rules
@@ -59,16 +59,6 @@ SOURCE_FILE_COLUMNS = (
 )
 """`raw.source_file` as packs show it: `file` is the file's name only (no local paths), and
 `source` is kept only when it is a URL."""
-FCT_INDICATOR_COLUMNS = (
-    "dz_code",
-    "vintage",
-    "indicator",
-    "value",
-    "numerator",
-    "denominator",
-    "unit",
-    "suppressed",
-)
 
 MART_TABLES: Mapping[str, str] = {
     "localities": "marts.dim_locality",
