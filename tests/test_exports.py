@@ -599,3 +599,52 @@ def test_formula_mask_agrees_with_the_cell_rule() -> None:
         pd.Series([], dtype=object),
     ):
         assert formula_mask(series).tolist() == [starts_like_formula(v) for v in series.tolist()]
+
+
+def test_every_chart_passes_plotlys_schema(data) -> None:
+    """Charts are built as plain JSON for speed; plotly's validators still check every
+    property name and value (a typo such as `fillcolour` would raise here)."""
+    import plotly.graph_objects as go
+
+    built = [c for i in data.locality_ids() for c in html.locality_charts(data, i)]
+    built += html.overview_charts(data)
+    drawn = [chart for chart in built if chart.figure is not None]
+    assert {c.chart_id for c in drawn} == set(html.LOCALITY_CHARTS) | set(html.OVERVIEW_CHARTS)
+    for chart in drawn:
+        spec = chart.figure.to_plotly_json()
+        assert spec["data"], chart.chart_id
+        go.Figure(spec)  # raises ValueError on any property plotly does not know
+
+
+def test_reference_lines_are_plotlys_own() -> None:
+    import plotly.graph_objects as go
+
+    from profiles.exports.charts import Figure
+
+    ours = Figure(300)
+    ours.add_vline(x=100, line={"color": "black", "dash": "dash"})
+    ours.add_hline(y=2.5, line={"width": 1})
+    ours.update_xaxes(title={"text": "x"}, type="log")
+    ours.update_xaxes(title={"font": {"size": 9}})
+    theirs = go.Figure(layout={"height": 300})
+    theirs.add_vline(x=100, line={"color": "black", "dash": "dash"})
+    theirs.add_hline(y=2.5, line={"width": 1})
+    theirs.update_xaxes(title={"text": "x"}, type="log")
+    theirs.update_xaxes(title={"font": {"size": 9}})
+    layout = go.Figure(ours.to_plotly_json()).to_plotly_json()["layout"]
+    expected = theirs.to_plotly_json()["layout"]
+    assert layout["shapes"] == expected["shapes"]
+    assert layout["xaxis"] == expected["xaxis"]
+
+
+def test_priority_rows_are_labelled_once_and_handed_out_as_copies(data) -> None:
+    locality = data.locality_ids()[0]
+    first = data.priority_rows(locality)
+    assert len(first) and (first["locality_id"] == locality).all()
+    assert first["rank"].is_monotonic_increasing and list(first.index) == list(range(len(first)))
+    first["theme"] = "changed by a caller"
+    again = data.priority_rows(locality)
+    assert (again["theme"] != "changed by a caller").all()
+    whole = data.priority_rows()
+    assert len(whole) == len(data.priorities)
+    assert data.priority_rows("no-such-locality").empty

@@ -20,10 +20,10 @@ import html
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import shapely
 
 from profiles.exports.data import PackData, format_value, measure_name
@@ -66,8 +66,8 @@ PLOT_CONFIG = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
 
-_TEMPLATE = go.layout.Template(
-    layout={
+_TEMPLATE = {
+    "layout": {
         "font": {"family": FONT, "size": 14, "color": "#1a1a1a"},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -75,7 +75,70 @@ _TEMPLATE = go.layout.Template(
         "hoverlabel": {"font": {"family": FONT}},
         "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
     }
-)
+}
+"""Plotly's layout template, as the JSON plotly.js reads."""
+
+
+class Figure:
+    """A plotly figure as the plain JSON plotly.js draws: `{"data": [...], "layout": {...}}`.
+
+    The methods mirror the few of `plotly.graph_objects.Figure` these charts use
+    (`add_trace`, `update_layout`, `update_xaxes`/`update_yaxes`, `add_vline`/`add_hline`).
+    Why not plotly's own class: building validated plotly objects took 40% of the time of
+    a locality report's charts (profiled on the Scotland-scale benchmark), and reports are
+    the bulk of a pack. The same property names are checked against plotly's schema in the
+    tests instead (`plotly.graph_objects.Figure(figure.to_plotly_json())`).
+    """
+
+    def __init__(self, height: int) -> None:
+        self.data: list[dict[str, Any]] = []
+        self.layout: dict[str, Any] = {"template": _TEMPLATE, "height": height}
+
+    def add_trace(self, trace: dict[str, Any]) -> None:
+        self.data.append(trace)
+
+    def update_layout(self, **properties: Any) -> None:
+        _merge(self.layout, properties)
+
+    def update_xaxes(self, **properties: Any) -> None:
+        _merge(self.layout.setdefault("xaxis", {}), properties)
+
+    def update_yaxes(self, **properties: Any) -> None:
+        _merge(self.layout.setdefault("yaxis", {}), properties)
+
+    def add_vline(self, x: float, line: dict[str, Any]) -> None:
+        """A vertical line across the plot at `x` (data units), as plotly's `add_vline`."""
+        self._add_shape(
+            {"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "y domain", "y0": 0, "y1": 1}
+            | {"line": line}
+        )
+
+    def add_hline(self, y: float, line: dict[str, Any]) -> None:
+        """A horizontal line across the plot at `y` (data units), as plotly's `add_hline`."""
+        self._add_shape(
+            {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y}
+            | {"line": line}
+        )
+
+    def _add_shape(self, shape: dict[str, Any]) -> None:
+        self.layout.setdefault("shapes", []).append(shape)
+
+    def to_plotly_json(self) -> dict[str, Any]:
+        return {"data": self.data, "layout": self.layout}
+
+
+def _merge(target: dict[str, Any], properties: dict[str, Any]) -> None:
+    """Update nested dicts in place, as plotly's `update_*` does (later keys win)."""
+    for key, value in properties.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _trace(trace_type: str, **properties: Any) -> dict[str, Any]:
+    """One trace of `trace_type` ("scatter", "bar", …) with plotly's property names."""
+    return {"type": trace_type, **properties}
 
 
 @dataclass(frozen=True)
@@ -86,7 +149,7 @@ class Chart:
     title: str
     caption: str
     alt: str
-    figure: go.Figure | None = None
+    figure: Figure | None = None
     empty_message: str = ""
 
 
@@ -123,12 +186,6 @@ def wrapped_label(label: str, width: int = 40, lines: int = 2) -> str:
     return "<br>".join(plotly_text(part) for part in parts)
 
 
-def _figure(height: int) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(template=_TEMPLATE, height=height)
-    return figure
-
-
 # --- Map ---------------------------------------------------------------------------------------
 
 
@@ -144,11 +201,8 @@ def _lines_xy(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def _ring_xy(geometries: Sequence[object], *, simplify: float) -> tuple[np.ndarray, np.ndarray]:
+def _ring_xy(shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exterior rings of (multi)polygons, for a filled trace (holes are drawn filled)."""
-    shapes = shapely.simplify(
-        np.asarray(geometries, dtype=object), simplify, preserve_topology=True
-    )
     parts = shapely.get_parts(shapes)
     polygons = parts[shapely.get_type_id(parts) == 3]
     return _lines_xy(shapely.get_exterior_ring(polygons))
@@ -158,6 +212,42 @@ def _boundary_xy(geometries: Sequence[object], *, simplify: float) -> tuple[np.n
     """Boundaries of (multi)polygons, for a line trace."""
     shapes = shapely.simplify(np.asarray(geometries, dtype=object), simplify)
     return _lines_xy(shapely.get_parts(shapely.boundary(shapes)))
+
+
+@dataclass(frozen=True)
+class _MapZones:
+    """The council's data zones for the maps of one vintage, derived once per pack."""
+
+    zones: pd.DataFrame
+    """geo_datazone with the zone's SIMD `rank` and `decile` (overall domain)."""
+    focus_outlines: np.ndarray
+    """Each zone simplified to 5 m, drawn when it is in the mapped area."""
+    context_outlines: np.ndarray
+    """Each zone simplified to 10 m, drawn grey around a locality."""
+    members: dict[str, set[str]]
+    """locality id → its data zone codes."""
+
+
+def _map_zones(data: PackData, vintage: str) -> _MapZones:
+    def build() -> _MapZones:
+        simd = data.simd
+        overall = simd[(simd["domain"] == "overall") & (simd["vintage"] == vintage)]
+        zones = data.geo_datazone.merge(
+            overall[["dz_code", "rank", "decile"]], on="dz_code", how="left"
+        )
+        shapes = np.asarray(zones.geometry, dtype=object)
+        members = {
+            str(key): set(group)
+            for key, group in data.bridge.groupby("locality_id", sort=False)["dz_code"]
+        }
+        return _MapZones(
+            zones,
+            shapely.simplify(shapes, 5, preserve_topology=True),
+            shapely.simplify(shapes, 10, preserve_topology=True),
+            members,
+        )
+
+    return data.derived(("map_zones", vintage), build)
 
 
 def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> Chart:
@@ -174,19 +264,19 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
             f"No map: no data zone boundaries for {name}.",
             empty_message="No data zone boundaries are loaded, so there is no map.",
         )
-    overall = data.simd[(data.simd["domain"] == "overall") & (data.simd["vintage"] == vintage)]
-    zones = zones.merge(overall[["dz_code", "rank", "decile"]], on="dz_code", how="left")
+    mapped = _map_zones(data, vintage)
+    zones = mapped.zones
     if locality_id:
-        members = set(data.bridge.loc[data.bridge["locality_id"] == locality_id, "dz_code"])
-        focus = zones[zones["dz_code"].isin(members)]
-        context = zones[~zones["dz_code"].isin(members)]
+        inside = zones["dz_code"].isin(mapped.members.get(str(locality_id), set())).to_numpy()
     else:
-        focus, context = zones, zones.iloc[0:0]
-    figure = _figure(620)
-    if len(context):
-        xs, ys = _ring_xy(context.geometry, simplify=10)
+        inside = np.ones(len(zones), dtype=bool)
+    focus, focus_outlines = zones[inside], mapped.focus_outlines[inside]
+    figure = Figure(620)
+    if not inside.all():
+        xs, ys = _ring_xy(mapped.context_outlines[~inside])
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 fill="toself",
@@ -199,18 +289,19 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
         )
     counts: dict[int, int] = {}
     for decile in range(1, 11):
-        rows = focus[focus["decile"] == decile]
-        counts[decile] = len(rows)
-        if rows.empty:
+        in_decile = (focus["decile"] == decile).to_numpy()
+        counts[decile] = int(in_decile.sum())
+        if not counts[decile]:
             continue
-        xs, ys = _ring_xy(rows.geometry, simplify=5)
+        xs, ys = _ring_xy(focus_outlines[in_decile])
         label = (
             f"Decile {decile}"
             + (" (most deprived)" if decile == 1 else "")
             + (" (least deprived)" if decile == 10 else "")
         )
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 fill="toself",
@@ -228,7 +319,8 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
             wards = wards[wards["ward_code"].isin(set(focus["ward_code"]))]
         xs, ys = _boundary_xy(wards.geometry, simplify=10)
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -241,7 +333,8 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
         outlines = _locality_outlines(data, zones)
         xs, ys = _boundary_xy(outlines.geometry, simplify=10)
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -252,7 +345,8 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
         )
         points = outlines.geometry.representative_point()
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=points.x.round(0),
                 y=points.y.round(0),
                 mode="text",
@@ -265,7 +359,8 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
     elif locality_id and len(focus):
         xs, ys = _boundary_xy([shapely.union_all(focus.geometry.to_numpy())], simplify=10)
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -286,7 +381,8 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
         for row in focus.itertuples()
     ]
     figure.add_trace(
-        go.Scatter(
+        _trace(
+            "scatter",
             x=points.x.round(0),
             y=points.y.round(0),
             mode="markers",
@@ -341,14 +437,35 @@ def _locality_outlines(data: PackData, zones: pd.DataFrame) -> pd.DataFrame:
 # --- Spine chart -----------------------------------------------------------------------------
 
 
-def _comparable_indicators(data: PackData, vintage: str | None) -> pd.DataFrame:
-    profile = data.profile
-    return profile[
-        (profile["area_level"] == "locality")
-        & (profile["vintage"] == vintage)
-        & ~profile["measure_id"].str.startswith("simd_")
-        & (profile["unit"] != "count")
-    ]
+@dataclass(frozen=True)
+class _SpineRows:
+    """One vintage's indicators that a spine chart can show, derived once per pack."""
+
+    by_locality: dict[str, pd.DataFrame]
+    """locality id → its rows (locality level, not SIMD, not counts), in profile order."""
+    ranges: pd.DataFrame
+    """measure_id → `min` and `max` of the localities' index (Scotland = 100)."""
+
+
+def _spine_rows(data: PackData, vintage: str | None) -> _SpineRows:
+    def build() -> _SpineRows:
+        profile = data.profile
+        rows = profile[
+            (profile["area_level"] == "locality")
+            & (profile["vintage"] == vintage)
+            & ~profile["measure_id"].str.startswith("simd_")
+            & (profile["unit"] != "count")
+        ]
+        ranges = (
+            rows[rows["scotland_value"] > 0]
+            .assign(index=lambda f: f["value"] / f["scotland_value"] * 100)
+            .groupby("measure_id")["index"]
+            .agg(["min", "max"])
+        )
+        by_locality = {str(key): group for key, group in rows.groupby("locality_id", sort=False)}
+        return _SpineRows(by_locality, ranges)
+
+    return data.derived(("spine_rows", vintage), build)
 
 
 def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
@@ -356,9 +473,10 @@ def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
     name = data.locality_name(locality_id)
     chart_id = "chart-spine"
     title = "Indicators compared with the city and Scotland"
-    rows = _comparable_indicators(data, vintage)
-    everyone = rows.copy()
-    rows = rows[rows["locality_id"] == locality_id]
+    spine = _spine_rows(data, vintage)
+    rows = spine.by_locality.get(str(locality_id))
+    if rows is None:
+        rows = data.profile.iloc[0:0]
     usable = rows[(rows["scotland_value"] > 0) & rows["value"].notna()]
     hidden = rows[rows["value"].isna() & rows["suppressed"].fillna(False).astype(bool)]
     if usable.empty:
@@ -372,18 +490,14 @@ def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
     usable = usable.sort_values("measure_label", ascending=False)
     labels = [wrapped_label(text) for text in usable["measure_label"]]
     index = usable["value"] / usable["scotland_value"] * 100
-    figure = _figure(200 + 46 * len(usable))
-    ranges = (
-        everyone[everyone["scotland_value"] > 0]
-        .assign(index=lambda f: f["value"] / f["scotland_value"] * 100)
-        .groupby("measure_id")["index"]
-        .agg(["min", "max"])
-    )
+    figure = Figure(200 + 46 * len(usable))
+    ranges = spine.ranges
     spans = ranges.reindex(usable["measure_id"])
     # A bar from each indicator's lowest to highest locality (lines with gaps would add an
     # empty category to the axis).
     figure.add_trace(
-        go.Bar(
+        _trace(
+            "bar",
             y=labels,
             base=spans["min"].to_numpy(),
             x=(spans["max"] - spans["min"]).to_numpy(),
@@ -396,7 +510,8 @@ def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
     )
     council_index = usable["council_value"] / usable["scotland_value"] * 100
     figure.add_trace(
-        go.Scatter(
+        _trace(
+            "scatter",
             x=council_index,
             y=labels,
             mode="markers",
@@ -419,7 +534,8 @@ def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
         lower = (subset["lower_ci"] / subset["scotland_value"] * 100).to_numpy()
         upper = (subset["upper_ci"] / subset["scotland_value"] * 100).to_numpy()
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=sub_index,
                 y=[labels[i] for i in np.flatnonzero(mask)],
                 mode="markers",
@@ -532,9 +648,10 @@ def place_standard_compass(data: PackData, locality_id: str) -> Chart:
 
     local, council = scores(locality_id), scores(data.council_code)
     shown = [v for v in local if v is not None]
-    figure = _figure(560)
+    figure = Figure(560)
     figure.add_trace(
-        go.Scatterpolar(
+        _trace(
+            "scatterpolar",
             r=[*council, council[0]],
             theta=[*labels, labels[0]],
             mode="lines",
@@ -545,7 +662,8 @@ def place_standard_compass(data: PackData, locality_id: str) -> Chart:
     )
     if shown:
         figure.add_trace(
-            go.Scatterpolar(
+            _trace(
+                "scatterpolar",
                 r=[*local, local[0]],
                 theta=[*labels, labels[0]],
                 mode="lines+markers",
@@ -628,13 +746,14 @@ def priority_matrix(data: PackData, locality_id: str) -> Chart:
     voice_mid = float(pd.to_numeric(data.priorities["voice_score"], errors="coerce").median())
     all_scores = pd.to_numeric(placed["priority_score"], errors="coerce").fillna(0)
     low, spread = float(all_scores.min()), max(float(np.ptp(all_scores)), 1e-9)
-    figure = _figure(580)
+    figure = Figure(580)
     symbols = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
     for position, agreement in enumerate(sorted(placed["agreement_short"].unique())):
         subset = placed[placed["agreement_short"] == agreement]
         score = pd.to_numeric(subset["priority_score"], errors="coerce").fillna(0)
         figure.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=subset["need_score"],
                 y=subset["voice_score"],
                 mode="markers+text",
@@ -722,11 +841,12 @@ def reach_by_quintile(data: PackData, locality_id: str | None) -> Chart:
         f"Q{int(q)}" + (" most deprived" if q == 1 else " least deprived" if q == 5 else "")
         for q in rows["q"]
     ]
-    figure = _figure(440)
+    figure = Figure(440)
     response_share = pd.to_numeric(rows["response_share"], errors="coerce")
     population_share = pd.to_numeric(rows["population_share"], errors="coerce")
     figure.add_trace(
-        go.Bar(
+        _trace(
+            "bar",
             x=labels,
             y=response_share,
             name="Share of responses",
@@ -735,7 +855,8 @@ def reach_by_quintile(data: PackData, locality_id: str | None) -> Chart:
         )
     )
     figure.add_trace(
-        go.Bar(
+        _trace(
+            "bar",
             x=labels,
             y=population_share,
             name="Share of residents",
@@ -746,7 +867,8 @@ def reach_by_quintile(data: PackData, locality_id: str | None) -> Chart:
     ratio = pd.to_numeric(rows["representation_ratio"], errors="coerce")
     under = rows["under_heard"].astype("boolean").fillna(False).astype(bool)
     figure.add_trace(
-        go.Scatter(
+        _trace(
+            "scatter",
             x=labels,
             y=np.fmax(response_share.fillna(0), population_share.fillna(0)),
             mode="text",
@@ -827,12 +949,13 @@ def locality_deprivation_bars(data: PackData, vintage: str | None) -> Chart:
         )
     rows = rows.sort_values(measures[0][0])
     names = [plotly_text(n) for n in rows["locality_name"]]
-    figure = _figure(140 + 50 * len(rows))
+    figure = Figure(140 + 50 * len(rows))
     council = summary[(summary["area_level"] == "council") & (summary["vintage"] == vintage)]
     colours = (OKABE_ITO["vermillion"], OKABE_ITO["blue"])
     for (column, label), colour in zip(measures, colours, strict=False):
         figure.add_trace(
-            go.Bar(
+            _trace(
+                "bar",
                 y=names,
                 x=rows[column],
                 orientation="h",
@@ -883,9 +1006,10 @@ def voice_heatmap(data: PackData) -> Chart:
     ).reindex(index=themes, columns=areas)
     z = table.to_numpy(dtype=float)
     text = [[f"{v:.1f}" if np.isfinite(v) else "*" for v in row] for row in z]
-    figure = _figure(140 + 34 * len(themes))
+    figure = Figure(140 + 34 * len(themes))
     figure.add_trace(
-        go.Heatmap(
+        _trace(
+            "heatmap",
             z=z,
             x=[plotly_text(data.locality_name(a)) for a in areas],
             y=[plotly_text(data.theme_label(t)) for t in themes],
@@ -927,10 +1051,11 @@ def reach_by_locality(data: PackData) -> Chart:
     rows["ratio"] = pd.to_numeric(rows["representation_ratio"], errors="coerce")
     rows = rows.sort_values(["ratio", "name"], na_position="first")
     shown = rows[rows["ratio"].notna()]
-    figure = _figure(140 + 40 * len(rows))
+    figure = Figure(140 + 40 * len(rows))
     under = shown["under_heard"].astype("boolean").fillna(False).astype(bool)
     figure.add_trace(
-        go.Bar(
+        _trace(
+            "bar",
             y=[plotly_text(n) for n in shown["name"]],
             x=shown["ratio"],
             orientation="h",

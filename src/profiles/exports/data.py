@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import geopandas as gpd
@@ -300,6 +300,9 @@ def empty_geo() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=BNG)
 
 
+_Derived = TypeVar("_Derived")
+
+
 @dataclass(frozen=True)
 class PackData:
     """The frames of one council's profile pack (see the module docstring).
@@ -399,6 +402,23 @@ class PackData:
     # --- Facts the reports need ----------------------------------------------------------------
 
     @cached_property
+    def _derived_frames(self) -> dict[tuple[object, ...], Any]:
+        return {}
+
+    def derived(self, key: tuple[object, ...], build: Callable[[], _Derived]) -> _Derived:
+        """`build()`, computed once per pack (or slice) for `key`.
+
+        Charts and workbooks derive the same frames (one vintage's indicators, data zones
+        with their decile and simplified outlines…) for every locality of a council;
+        deriving them once instead of per locality halved a large council's charts.
+        Callers must not change what they get in place.
+        """
+        cache = self._derived_frames
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    @cached_property
     def locality_profile_rows(self) -> dict[str, pd.DataFrame]:
         """locality_id → its `area_level = 'locality'` profile rows, in profile order
         (split once: a large council's workbooks filtered the whole profile per locality)."""
@@ -475,12 +495,25 @@ class PackData:
         """Priority ranking rows (of one locality) in rank order, with readable labels.
 
         Adds `theme`, `agreement_text` (long), `agreement_short` (before any colon) and
-        `stability_text`, from the mart's own label columns when it has them.
+        `stability_text`, from the mart's own label columns when it has them. Labelled
+        once per pack, then split by locality; each call returns its own copy.
         """
-        rows = self.priorities
-        if locality_id is not None:
-            rows = rows[rows["locality_id"] == locality_id]
-        rows = rows.sort_values(["locality_id", "rank"], ignore_index=True)
+        if locality_id is None:
+            return self._labelled_priorities.copy()
+        rows = self._priorities_by_locality.get(str(locality_id))
+        return (self._labelled_priorities.iloc[0:0] if rows is None else rows).copy()
+
+    @cached_property
+    def _priorities_by_locality(self) -> dict[str, pd.DataFrame]:
+        rows = self._labelled_priorities
+        return {
+            str(key): group.reset_index(drop=True)
+            for key, group in rows.groupby("locality_id", sort=False)
+        }
+
+    @cached_property
+    def _labelled_priorities(self) -> pd.DataFrame:
+        rows = self.priorities.sort_values(["locality_id", "rank"], ignore_index=True)
 
         def label(column: str, fallback: pd.Series) -> pd.Series:
             if column in rows.columns:

@@ -219,7 +219,9 @@ def _figures_script(chart_list: Sequence[Chart]) -> str:
     for chart in chart_list:
         if chart.figure is None:
             continue
-        figure_json = pio.to_json(chart.figure, validate=False, pretty=False, engine="json")
+        figure_json = pio.to_json(
+            chart.figure.to_plotly_json(), validate=False, pretty=False, engine="json"
+        )
         config = json.dumps(charts.PLOT_CONFIG)
         parts.append(f'"{chart.chart_id}": {{"figure": {figure_json}, "config": {config}}}')
     return "{" + ",\n".join(parts) + "}"
