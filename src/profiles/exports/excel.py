@@ -769,17 +769,23 @@ def _write_rows(
     marker: str,
 ) -> int:
     """Write `frame`'s rows from (1-based) `first_row`; returns the last row written."""
-    records = frame.to_dict("records")
+    size = len(frame)
+
+    def values(name: str) -> list[Any]:
+        # Column lists (native Python scalars) rather than row dicts: a third of the time.
+        return frame[name].tolist() if name in frame.columns else [None] * size
+
+    cells = [values(column.name) for column in columns]
+    units, reasons, hidden = values("_unit"), values("_hidden"), values("_hidden_columns")
     number_styles: dict[tuple[int, object], Any] = {}
+    text_styles: dict[tuple[int, bool], Any] = {}
     row = first_row - 1
-    for record in records:
+    for i in range(size):
         row += 1
-        unit = record.get("_unit")
-        reason = record.get("_hidden")
-        hidden_columns = record.get("_hidden_columns")
+        unit, reason, hidden_columns = units[i], reasons[i], hidden[i]
         noted = False
         for j, column in enumerate(columns):
-            value = record.get(column.name)
+            value = cells[j][i]
             if _missing(value):
                 masked = (
                     column.maskable
@@ -796,7 +802,8 @@ def _write_rows(
                         noted = True
                 continue
             # Numbers and text, most of the cells, take a fast path with formats looked up
-            # once per column and unit; anything else goes through _put_value.
+            # once per column (and unit, or quote prefix); anything else goes through
+            # _put_value, which writes the same cells the slow way.
             kind = type(value)
             if kind is float or kind is int:
                 key = (j, unit)
@@ -806,6 +813,17 @@ def _write_rows(
                     style = styles.get(num_format=_format(column, unit), **wrap)
                     number_styles[key] = style
                 sheet.write_number(row - 1, j, _number(value) if kind is float else value, style)
+            elif kind is str:
+                if not value:
+                    continue  # an empty cell, as a missing value
+                text = _text(value)
+                quote = column.community or starts_like_formula(text)
+                style = text_styles.get((j, quote))
+                if style is None:
+                    wrap = _WRAP if column.wrap else {}
+                    style = styles.get(quote_prefix=quote, **wrap)
+                    text_styles[(j, quote)] = style
+                sheet.write_string(row - 1, j, text, style)
             else:
                 _put_value(sheet, styles, row - 1, j, value, column, unit)
     return row
