@@ -21,11 +21,11 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 ArrayLike = npt.ArrayLike
 
@@ -41,8 +41,16 @@ class Interval(NamedTuple):
     upper: np.ndarray
 
 
+def _scipy_stats() -> ModuleType:
+    # Imported on first use: scipy.stats takes 1.7 s to import, and processes that only
+    # read this package's names (pack workers loading the headline config) never need it.
+    from scipy import stats
+
+    return stats
+
+
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(1 - (1 - _check_confidence(confidence)) / 2))
+    return float(_scipy_stats().norm.ppf(1 - (1 - _check_confidence(confidence)) / 2))
 
 
 def _check_confidence(confidence: float) -> float:
@@ -94,11 +102,12 @@ def exact_poisson_interval(count: ArrayLike, confidence: float = DEFAULT_CONFIDE
     """
     alpha = 1 - _check_confidence(confidence)
     observed = _as_float(count, "count")
+    gamma = _scipy_stats().gamma
     with np.errstate(invalid="ignore"):
         lower = np.where(
-            observed > 0, stats.gamma.ppf(alpha / 2, np.where(observed > 0, observed, 1)), 0.0
+            observed > 0, gamma.ppf(alpha / 2, np.where(observed > 0, observed, 1)), 0.0
         )
-        upper = stats.gamma.ppf(1 - alpha / 2, observed + 1)
+        upper = gamma.ppf(1 - alpha / 2, observed + 1)
     missing = np.isnan(observed)
     return Interval(np.where(missing, np.nan, lower), np.where(missing, np.nan, upper))
 
