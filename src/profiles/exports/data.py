@@ -419,13 +419,6 @@ class PackData:
         return cache[key]
 
     @cached_property
-    def locality_profile_rows(self) -> dict[str, pd.DataFrame]:
-        """locality_id → its `area_level = 'locality'` profile rows, in profile order
-        (split once: a large council's workbooks filtered the whole profile per locality)."""
-        rows = self.profile[self.profile["area_level"] == "locality"]
-        return {str(key): group for key, group in rows.groupby("locality_id", sort=False)}
-
-    @cached_property
     def dz_localities(self) -> pd.Series:
         """dz_code → the ids of the localities it belongs to, sorted and comma-separated."""
         return self.bridge.groupby("dz_code")["locality_id"].agg(lambda ids: ", ".join(sorted(ids)))

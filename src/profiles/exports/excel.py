@@ -130,7 +130,21 @@ def _profile_rows(data: PackData, locality_id: str, deprivation: bool) -> pd.Dat
     overall SIMD, and for each domain the most deprived 5/10/15/20% measures; the quintile
     and decile shares of the domains are in the CSV and Parquet files.
     """
-    profile = data.locality_profile_rows.get(str(locality_id), data.profile.iloc[0:0])
+    rows = data.derived(("profile_sheet", deprivation), lambda: _profile_sheets(data, deprivation))
+    own = rows.get(str(locality_id))
+    if own is None:
+        return _profile_sheet_frame(data, data.profile.iloc[0:0], deprivation)
+    return own.reset_index(drop=True)
+
+
+def _profile_sheets(data: PackData, deprivation: bool) -> dict[str, pd.DataFrame]:
+    """`_profile_rows` of every locality, prepared together once per pack."""
+    profile = data.profile[data.profile["area_level"] == "locality"]
+    rows = _profile_sheet_frame(data, profile, deprivation)
+    return {str(key): group for key, group in rows.groupby("locality_id", sort=False)}
+
+
+def _profile_sheet_frame(data: PackData, profile: pd.DataFrame, deprivation: bool) -> pd.DataFrame:
     keep = profile["measure_id"].str.startswith("simd_") == deprivation
     if deprivation:
         keep &= ~profile["measure_id"].str.match(r"^simd_(?!overall_)\w+_(quintile|decile)_")
@@ -140,7 +154,7 @@ def _profile_rows(data: PackData, locality_id: str, deprivation: bool) -> pd.Dat
         display_unit(m, u) for m, u in zip(rows["measure_id"], rows["unit"], strict=True)
     ]
     rows["_hidden"] = _hidden_reasons(data, rows["suppressed"])
-    return rows.reset_index(drop=True)
+    return rows
 
 
 DEPRIVATION = SheetSpec(
@@ -467,11 +481,17 @@ def side_by_side(data: PackData) -> tuple[SheetSpec, pd.DataFrame]:
 
 
 def _datazone_sheet(data: PackData, locality_id: str | None) -> tuple[SheetSpec, pd.DataFrame]:
-    zones = data.datazones[["dz_code", "dz_name", "ward_name", "population"]].copy()
-    zones["locality_id"] = zones["dz_code"].map(data.dz_localities).fillna("")
+    spec, zones = data.derived(("datazone_sheet",), lambda: _council_datazone_sheet(data))
     if locality_id is not None:
         members = set(data.bridge.loc[data.bridge["locality_id"] == locality_id, "dz_code"])
         zones = zones[zones["dz_code"].isin(members)]
+    return spec, zones.sort_values("dz_code", ignore_index=True)
+
+
+def _council_datazone_sheet(data: PackData) -> tuple[SheetSpec, pd.DataFrame]:
+    """Every data zone of the council with its SIMD columns (built once per pack)."""
+    zones = data.datazones[["dz_code", "dz_name", "ward_name", "population"]].copy()
+    zones["locality_id"] = zones["dz_code"].map(data.dz_localities).fillna("")
     overall = data.simd[data.simd["domain"] == "overall"]
     columns = [
         Column("dz_code", "Data zone", width=12),
@@ -493,7 +513,7 @@ def _datazone_sheet(data: PackData, locality_id: str | None) -> tuple[SheetSpec,
         tuple(columns),
         freeze_columns=2,
     )
-    return spec, zones.sort_values("dz_code", ignore_index=True)
+    return spec, zones
 
 
 def _voice_rows(data: PackData, locality_id: str | None) -> pd.DataFrame:
