@@ -378,7 +378,7 @@ def decile_map(data: PackData, locality_id: str | None, vintage: str | None) -> 
             if pd.notna(row.rank)
             else "No SIMD rank"
         )
-        for row in focus.itertuples()
+        for row in focus[["dz_name", "dz_code", "rank", "decile"]].itertuples()
     ]
     figure.add_trace(
         _trace(
@@ -435,6 +435,14 @@ def _locality_outlines(data: PackData, zones: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- Spine chart -----------------------------------------------------------------------------
+
+
+_SPINE_HOVER = ["measure_label", "value", "unit", "lower_ci", "upper_ci", "scotland_value"]
+_MATRIX_HOVER = [
+    *("theme", "agreement_text", "rank", "rank_low", "rank_high"),
+    *("need_score", "voice_score", "strategic_score"),
+]
+"""Columns the hover texts read (itertuples on the few it needs: the frames are wide)."""
 
 
 @dataclass(frozen=True)
@@ -566,7 +574,7 @@ def spine_chart(data: PackData, locality_id: str, vintage: str | None) -> Chart:
                         else ""
                     )
                     + f"<br>Scotland: {format_value(row.scotland_value, row.unit)}"
-                    for row in subset.itertuples()
+                    for row in subset[_SPINE_HOVER].itertuples()
                 ],
                 hoverinfo="text",
             )
@@ -777,7 +785,7 @@ def priority_matrix(data: PackData, locality_id: str) -> Chart:
                     f"Rank {_whole_rank(row.rank)} (could be {_whole_rank(row.rank_low)} to "
                     f"{_whole_rank(row.rank_high)})<br>Need {_score(row.need_score)}, voice "
                     f"{_score(row.voice_score)}, strategic {_score(row.strategic_score)}"
-                    for row in subset.itertuples()
+                    for row in subset[_MATRIX_HOVER].itertuples()
                 ],
                 hoverinfo="text",
             )

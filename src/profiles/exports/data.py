@@ -474,6 +474,9 @@ class PackData:
 
     def main_survey(self) -> str | None:
         """The survey the charts show: most council-level responses, then the latest id."""
+        return self.derived(("main_survey",), self._main_survey)
+
+    def _main_survey(self) -> str | None:
         rows = self.theme_summary[self.theme_summary["area_level"] == "council"]
         if rows.empty:
             rows = self.theme_summary

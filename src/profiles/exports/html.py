@@ -89,12 +89,18 @@ def key_facts(data: PackData, area_ids: Sequence[str], vintage: str | None) -> l
     return facts
 
 
+_PRIORITY_ITEM_COLUMNS = [
+    *("rank", "theme", "rank_low", "rank_high", "need_score", "voice_score"),
+    *("strategic_score", "priority_score", "stability_text", "agreement_text", "evidence"),
+]
+
+
 def priority_items(data: PackData, locality_id: str, limit: int | None = None) -> list[dict]:
     rows = data.priority_rows(locality_id)
     if limit is not None:
         rows = rows.head(limit)
     items = []
-    for row in rows.itertuples():
+    for row in rows[_PRIORITY_ITEM_COLUMNS].itertuples():
         evidence, quotes = evidence_parts(row.evidence, data)
         shown = quotes[:MAX_PRIORITY_QUOTES]
         items.append(
