@@ -34,8 +34,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench.workload import QUICK, SCOTLAND, Workload, generate_workload
+if TYPE_CHECKING:
+    from bench.workload import Workload
+
+# bench.workload (and through it the demo generator) is imported where it is used: pack
+# workers import this main module, and 2 s of imports each was a cost of the harness that
+# no pipeline run pays.
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 DEFAULT_WORKLOADS = Path(tempfile.gettempdir()) / "profiles-bench"
@@ -581,6 +587,8 @@ def print_table(rows: list[dict]) -> None:
 
 
 def _child(workload_root: Path, result_path: Path, keep: Path | None) -> None:
+    from bench.workload import Workload
+
     workload = Workload.from_json(
         workload_root, json.loads((workload_root / "workload.json").read_text(encoding="utf-8"))
     )
@@ -617,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args.child, args.result, args.keep)
         return 0
+
+    from bench.workload import QUICK, SCOTLAND, generate_workload
 
     spec = QUICK if args.quick else SCOTLAND
     workload_root = args.workload_dir or DEFAULT_WORKLOADS / spec.key

@@ -8,9 +8,21 @@ are independent files written through `profiles.exports.pack`, so the result doe
 depend on the number of workers, only the time does.
 
 Why processes: a pack is Python-bound work (charts, workbook cells) and a build of many
-councils is most of an all-Scotland run; threads would share one interpreter lock. Worker
-processes are started with `spawn`, never `fork`, because the parent (a Dagster run) holds
-threads and a DuckDB library state that must not be copied mid-flight.
+councils is most of an all-Scotland run; threads would share one interpreter lock.
+
+How they start: never forked from the parent, which (a Dagster run) holds threads and a
+DuckDB library state that must not be copied mid-flight. They are forked from a
+`forkserver`, a clean single-threaded process started once per parent process that has
+imported this module, so a worker starts with the libraries loaded (spawned workers
+imported them each, about 1.5 s of CPU apiece). Without a forkserver (Windows) they are
+spawned. Either way each worker imports the parent's main module (as multiprocessing
+does), so a script that builds packs needs the usual `if __name__ == "__main__":` guard
+and is quicker with its heavy imports inside functions.
+
+Why the parent only waits: the council-wide files go to the workers as one task and the
+localities a few at a time, so the workers share all the work and finish together, and
+the parent (which only loads the layout, waits and publishes) does not compete with them
+for the CPU.
 """
 
 from __future__ import annotations
@@ -34,11 +46,36 @@ from profiles.exports.pack import (
 )
 from profiles.stats.disclosure import load_disclosure_rules
 
+LOCALITY_TASKS_PER_WORKER = 4
+"""A split council's localities go out in about this many tasks per worker: small enough
+to even out, large enough that each task's hand-over stays a small part of it."""
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # read when the forkserver first starts
+    return context
+
 
 def _load(database: Path, council_code: str, config_dir: Path) -> PackData:
     rules = load_disclosure_rules(Path(config_dir) / "disclosure.yaml")
     with wh.connect(Path(database), read_only=True) as con:
         return load_pack_data(con, council_code, config_dir=Path(config_dir), rules=rules)
+
+
+_worker_pack: dict[tuple[str, str, str], PackData] = {}
+"""The council a worker is writing files of, loaded by its first task (a worker lives for
+one `build_packs` call, so this never outlives the warehouse state it was read from)."""
+
+
+def _worker_data(database: Path, council_code: str, config_dir: Path) -> PackData:
+    key = (str(database), council_code, str(config_dir))
+    if key not in _worker_pack:
+        _worker_pack.clear()
+        _worker_pack[key] = _load(database, council_code, config_dir)
+    return _worker_pack[key]
 
 
 def build_one_pack(
@@ -51,7 +88,13 @@ def build_one_pack(
 def _locality_files(
     database: Path, council_code: str, config_dir: Path, layout: PackLayout, ids: list[str]
 ) -> list[Written]:
-    return write_locality_files(_load(database, council_code, config_dir), layout, ids)
+    return write_locality_files(_worker_data(database, council_code, config_dir), layout, ids)
+
+
+def _council_files(
+    database: Path, council_code: str, config_dir: Path, layout: PackLayout
+) -> list[Written]:
+    return write_council_files(_worker_data(database, council_code, config_dir), layout)
 
 
 def _split_council(
@@ -62,18 +105,20 @@ def _split_council(
     config_dir: Path,
     workers: int,
 ) -> PackManifest:
-    """One council's pack with its localities shared among the workers while this process
-    writes the council-wide files."""
+    """One council's pack, its files written by the workers: the council-wide files (the
+    longest task) first, then the localities a few at a time, each task taken by whichever
+    worker is free, so the workers finish together."""
     data = _load(database, council_code, config_dir)
     layout = start_council_pack(data, out_dir)
     ids = list(layout.stems)
-    chunks = [ids[k::workers] for k in range(workers) if ids[k::workers]]
-    futures = [
-        pool.submit(_locality_files, database, council_code, config_dir, layout, chunk)
-        for chunk in chunks
+    size = max(1, len(ids) // (workers * LOCALITY_TASKS_PER_WORKER))
+    council = pool.submit(_council_files, database, council_code, config_dir, layout)
+    localities = [
+        pool.submit(_locality_files, database, council_code, config_dir, layout, ids[k : k + size])
+        for k in range(0, len(ids), size)
     ]
-    written = write_council_files(data, layout)
-    for future in futures:
+    written = council.result()
+    for future in localities:
         written += future.result()
     return finish_council_pack(data, layout, written)
 
@@ -105,7 +150,7 @@ def build_packs(
         workers = 1
     if workers == 1 or not councils:
         return [build_one_pack(database, code, out_dir, config_dir) for code in councils]
-    context = multiprocessing.get_context("spawn")
+    context = _worker_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         if splitting:
             return [
