@@ -245,3 +245,34 @@ def test_bad_population_is_reported():
     )  # fmt: skip
     with pytest.raises(ValueError, match="mixes 'all'"):
         post_stratification_weights(responses, mixed)
+
+
+def test_population_for_weights_bands_the_latest_single_years_of_data_zones():
+    from profiles.voice.population import population_for_weights
+
+    rows = [
+        # area, year, sex, age label, people
+        ("S01000001", 2022, "all", "16", 10),
+        ("S01000001", 2022, "all", "24", 5),
+        ("S01000001", 2022, "all", "25", 7),
+        ("S01000001", 2022, "all", "90+", 3),
+        ("S01000001", 2022, "male", "16", 99),  # one sex only: not used
+        ("S01000001", 2022, "all", "16-24", 999),  # a band, not a single year: not used
+        ("S01000001", 2021, "all", "16", 999),  # an older year: not used
+        ("S02000001", 2022, "all", "16", 999),  # an intermediate zone: not used
+        ("S01000002", 2022, "all", "30", 4),
+        ("S01000003", 2022, "all", "12", 8),  # no band covers age 12
+    ]
+    population = pd.DataFrame(rows, columns=["area_code", "year", "sex", "age_band", "population"])
+    quintiles = pd.DataFrame({"dz_code": ["S01000001", "S01000002"], "quintile": [1, 5]})
+    dim = pd.DataFrame({"dz_code": ["S01000001", "S01000002"], "population": [30, 4]})
+    frame = population_for_weights(population, dim, quintiles, ["16-24", "25+", "unknown"])
+    got = {(r.dz_code, r.simd_quintile, r.age_band): r.population for r in frame.itertuples()}
+    assert got == {
+        ("S01000001", 1, "16-24"): 15.0,
+        ("S01000001", 1, "25+"): 10.0,
+        ("S01000002", 5, "25+"): 4.0,
+    }
+    totals = population_for_weights(population, dim, quintiles, [])
+    assert list(totals.columns) == ["dz_code", "simd_quintile", "population"]
+    assert totals["population"].tolist() == [30.0, 4.0]
