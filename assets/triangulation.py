@@ -16,7 +16,7 @@ from assets.voice import load_voice_frames
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import incremental
 from profiles import warehouse as wh
-from profiles.triangulate import load_triangulation_config, triangulate
+from profiles.triangulate import NEED_PROFILE_COLUMNS, load_triangulation_config, triangulate
 from profiles.triangulate.evidence import PRIORITY_RANKING_COLUMNS
 from profiles.triangulate.scores import TRIANGULATION_MATRIX_COLUMNS
 
@@ -63,7 +63,11 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     with warehouse.connect(read_only=True) as con:
         plan, fingerprints = priorities_plan(con, config_dir)
         councils = None if plan.full else list(plan.recompute)
-        profile = con.execute("SELECT * FROM marts.locality_profile").fetchdf()
+        # Only what scoring reads (it reads the whole country's localities, see below).
+        columns = ", ".join(wh.checked_identifier(c) for c in NEED_PROFILE_COLUMNS)
+        profile = con.execute(
+            f"SELECT {columns} FROM marts.locality_profile WHERE area_level = 'locality'"
+        ).fetchdf()
         summary = _council_rows(con, "marts", "voice_theme_summary", councils)
         reach = _council_rows(con, "marts", "engagement_reach", councils)
         responses = _council_rows(con, "marts", "voice_response", councils)

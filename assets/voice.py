@@ -33,7 +33,7 @@ from profiles.voice.duplicates import flag_duplicates
 from profiles.voice.ingest import ingest_survey
 from profiles.voice.population import population_for_weights
 from profiles.voice.reach import engagement_reach, load_voice_settings
-from profiles.voice.redact import personal_data_mask
+from profiles.voice.redact import personal_data_count
 from profiles.voice.summary import theme_summary
 from profiles.voice.weights import post_stratification_weights
 
@@ -761,7 +761,7 @@ def voice_no_personal_data(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             ).fetchdf()[column]
             if values.empty:
                 continue
-            hits = int(personal_data_mask(values.astype("string")).sum())
+            hits = personal_data_count(values)
             if hits:
                 findings.append({"table": f"{schema}.{table}", "column": column, "values": hits})
     failures = pd.DataFrame(findings, columns=["table", "column", "values"])

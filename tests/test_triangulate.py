@@ -1130,3 +1130,25 @@ def test_worked_example_in_readme_is_reproduced(world, config):
         if not re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", section)
     }
     assert not missing, f"README worked example is out of date: {missing}"
+
+
+def test_scoring_reads_only_the_need_profile_columns_of_locality_rows(world, config):
+    """The priorities asset fetches just these columns and rows of the national profile."""
+    from profiles.triangulate import NEED_PROFILE_COLUMNS
+
+    profile = world["profile"]
+    assert (profile["area_level"] != "locality").any()  # the narrowing drops real rows
+    narrowed = profile.loc[profile["area_level"] == "locality", list(NEED_PROFILE_COLUMNS)]
+    arguments = {
+        "theme_summary": world["summary"],
+        "reach": world["reach"],
+        "responses": world["placed"],
+        "voice_scores": world["scores"],
+        "codes": world["codes"],
+        "comments": world["comments"],
+        "dim_locality": world["dim_locality"],
+    }
+    full = triangulate(config, profile=profile, **arguments)
+    lean = triangulate(config, profile=narrowed.reset_index(drop=True), **arguments)
+    pd.testing.assert_frame_equal(full[0], lean[0])
+    pd.testing.assert_frame_equal(full[1], lean[1])

@@ -252,3 +252,28 @@ def test_real_comments_have_no_false_positives(real_data: Path) -> None:
     redacted, counts = redact_series(answers, kinds)
     assert int(counts.sum()) == 0, answers[counts > 0].head().tolist()
     assert (redacted == answers.str.strip()).mean() > 0.99  # otherwise kept as written
+
+
+def test_personal_data_count_reads_json_strings_not_numbers():
+    import json
+
+    import pandas as pd
+
+    from profiles.voice.redact import checked_texts, personal_data_count
+
+    evidence = json.dumps(
+        {
+            "locality_profile": [{"measure_id": "crime_rate", "value": 0.12345678912345678}],
+            "quotes": ["Bus fares are a joke"],
+            "response_ids": ["place-standard-s12900002-7b0cc37f"],
+        }
+    )
+    leaked = '{"quotes": ["write to jo\\u0040example.org please"]}'  # @ escaped
+    assert "@" not in leaked
+    assert "jo@example.org" in " ".join(checked_texts(leaked))
+    assert checked_texts("not json, call 01382 123456") == ["not json, call 01382 123456"]
+    assert checked_texts("{broken") == ["{broken"]
+    values = pd.Series([evidence, leaked, "call 01382 123456", None, "fine"], dtype="string")
+    assert personal_data_count(values) == 2
+    assert personal_data_count(pd.Series([evidence, evidence])) == 0
+    assert personal_data_count(pd.Series([], dtype="string")) == 0

@@ -29,6 +29,7 @@ from profiles.triangulate.evidence import (
 )
 from profiles.triangulate.scores import (
     AGREEMENT_LABELS,
+    NEED_PROFILE_COLUMNS,
     TRIANGULATION_MATRIX_COLUMNS,
     agreement_category,
     rank_priorities,
@@ -39,6 +40,7 @@ from profiles.triangulate.uncertainty import UNCERTAINTY_COLUMNS, bootstrap_rank
 
 __all__ = [
     "AGREEMENT_LABELS",
+    "NEED_PROFILE_COLUMNS",
     "PRIORITY_RANKING_COLUMNS",
     "PRIORITY_RANKING_EXTRA_COLUMNS",
     "TRIANGULATION_MATRIX_COLUMNS",

@@ -224,6 +224,15 @@ def _spreads(rows: pd.DataFrame, everywhere: pd.DataFrame) -> pd.DataFrame:
     return out[["measure_id", "spread", "spread_basis"]]
 
 
+NEED_PROFILE_COLUMNS = (
+    *("council_code", "locality_id", "area_level", "measure_id", "vintage", "value"),
+    *("lower_ci", "upper_ci", "council_value", "scotland_value", "vs_council", "vs_scotland"),
+    "suppressed",
+)
+"""The `locality_profile` columns scoring reads; only its `area_level = 'locality'` rows are
+read, so a caller may pass just those (all of Scotland's profile is ~470,000 rows)."""
+
+
 def need_components(
     profile: pd.DataFrame, config: TriangulationConfig, localities: list[str]
 ) -> pd.DataFrame:

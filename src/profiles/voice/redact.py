@@ -15,6 +15,7 @@ leave common survey language alone: years ('2019'), times ('10:30'), ratings ('7
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -243,6 +244,50 @@ def redact_series(
 def contains_personal_data(text: str) -> bool:
     """True if any pattern still finds something (to check outputs and response ids)."""
     return _redact(clean_text(text))[1] > 0
+
+
+def checked_texts(value: str) -> list[str]:
+    """The texts in `value` that could hold personal data: for a JSON document (such as a
+    ranking's evidence trail) its keys and strings, decoded; otherwise `[value]`.
+
+    JSON numbers are left out: they are computed, never typed by a respondent, and a
+    document's data zone codes and 15-digit numbers look like postcodes and phone numbers
+    to the guards, which sent every evidence trail through every pattern; checked one by
+    one, most strings pass the guards. Decoding also means an escaped character
+    (``\\u0040`` for @) is checked as what it is.
+    """
+    if value[:1] not in ("{", "["):
+        return [value]
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return [value]
+    parts: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            parts.append(node)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                parts.append(str(key))
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    return parts
+
+
+def personal_data_count(values: pd.Series) -> int:
+    """How many of `values` (text, NA skipped) hold personal data in any `checked_texts`
+    part; each distinct part is checked once."""
+    parts = values.dropna().astype(str).map(checked_texts)
+    distinct = pd.Series(parts.explode().dropna().unique(), dtype="string")
+    flagged = set(distinct[personal_data_mask(distinct).to_numpy()])
+    if not flagged:
+        return 0
+    return sum(any(part in flagged for part in texts) for texts in parts)
 
 
 def personal_data_mask(texts: pd.Series) -> pd.Series:
