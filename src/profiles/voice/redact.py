@@ -281,13 +281,18 @@ def checked_texts(value: str) -> list[str]:
 
 def personal_data_count(values: pd.Series) -> int:
     """How many of `values` (text, NA skipped) hold personal data in any `checked_texts`
-    part; each distinct part is checked once."""
-    parts = values.dropna().astype(str).map(checked_texts)
-    distinct = pd.Series(parts.explode().dropna().unique(), dtype="string")
-    flagged = set(distinct[personal_data_mask(distinct).to_numpy()])
+    part; each distinct text is checked once, and only JSON documents are parsed."""
+    texts = values.dropna().astype(str)
+    is_json = texts.str[:1].isin(["{", "["]).to_numpy()
+    plain, documents = texts[~is_json], texts[is_json].map(checked_texts)
+    distinct = pd.unique(np.concatenate([plain.unique(), documents.explode().dropna().unique()]))
+    candidates = pd.Series(distinct, dtype="string")
+    flagged = set(candidates[personal_data_mask(candidates).to_numpy()])
     if not flagged:
         return 0
-    return sum(any(part in flagged for part in texts) for texts in parts)
+    return int(plain.isin(flagged).sum()) + sum(
+        any(part in flagged for part in parts) for parts in documents
+    )
 
 
 def personal_data_mask(texts: pd.Series) -> pd.Series:
