@@ -73,7 +73,8 @@ def pack_councils(con, sources: SourcesResource) -> list[str]:
     "Place Standard compass, need-vs-voice matrix, reach by SIMD quintile, ranked priorities "
     "with quotes); a council overview; CSV and Parquet of every mart; a GeoPackage for QGIS. "
     "Text from communities is redacted and formula-neutralised; disclosure control applied. "
-    "This table lists every file with its checksum.",
+    "This table lists every file of the packs the last materialization built (all councils "
+    "in scope, or the one a new export or `--council` names), with its checksum.",
 )
 def profile_packs(warehouse: WarehouseResource, sources: SourcesResource) -> dg.MaterializeResult:
     config_dir = Path(sources.config_dir)

@@ -34,6 +34,7 @@ from profiles.exports.pack import (
     check_disclosure,
 )
 from profiles.exports.safety import (
+    FORMULA_TRIGGERS,
     formula_mask,
     neutralise_for_csv,
     safe_file_name,
@@ -599,6 +600,12 @@ def test_formula_mask_agrees_with_the_cell_rule() -> None:
         pd.Series([], dtype=object),
     ):
         assert formula_mask(series).tolist() == [starts_like_formula(v) for v in series.tolist()]
+    # Random short texts over spaces, every trigger, letters, digits and look-alikes.
+    rng = np.random.default_rng(5)
+    alphabet = [" ", " ", "a", "1", "'", "\u00a0", "\u3000", "é", *FORMULA_TRIGGERS]
+    texts = ["".join(rng.choice(alphabet, size=rng.integers(0, 5))) for _ in range(20_000)]
+    fuzzed = pd.Series(texts, dtype=object)
+    assert formula_mask(fuzzed).tolist() == [starts_like_formula(v) for v in texts]
 
 
 def test_every_chart_passes_plotlys_schema(data) -> None:

@@ -62,17 +62,26 @@ def starts_like_formula(value: object) -> bool:
     return bool(stripped) and stripped[0] in FORMULA_TRIGGERS
 
 
+_RE2_CLASS_ESCAPES = {"-": "\\-", "\t": "\\t", "\r": "\\r", "\n": "\\n"}
+_FORMULA_START = "^ *[" + "".join(_RE2_CLASS_ESCAPES.get(c, c) for c in FORMULA_TRIGGERS) + "]"
+"""RE2 pattern of `starts_like_formula`: a trigger as the first character after spaces."""
+
+
 def formula_mask(values: pd.Series) -> pd.Series:
     """`starts_like_formula` of each value, vectorised (a pack's CSVs hold ~10^6 cells).
 
-    A text cell starts like a formula when its first character after leading spaces is a
-    trigger (a trigger itself is never a space, so this covers the first character too).
+    Text columns are matched by pyarrow's RE2 (`_FORMULA_START`); a column that mixes text
+    with other values (which are never formulas) is tested value by value.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
-        first = values.str.lstrip(" ").str[:1]
-    except AttributeError:  # no text in the column at all (pandas refuses .str)
+        text = pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return values.map(starts_like_formula).astype(bool)
-    return first.isin(FORMULA_TRIGGERS).astype(bool)
+    hits = pc.match_substring_regex(text, _FORMULA_START).fill_null(False)
+    return pd.Series(hits.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def neutralise_for_csv(value: object) -> object:
