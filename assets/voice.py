@@ -10,7 +10,6 @@ Privacy: unredacted text and respondents' postcodes are written to the `raw` sch
 asset metadata carries counts, never response text.
 """
 
-import hashlib
 import json
 import pickle
 from collections.abc import Sequence
@@ -277,24 +276,34 @@ _TRAINED_MODELS: dict[str, coding.ThemeModel] = {}
 
 
 def theme_model(config_dir: Path, outputs_dir: str) -> coding.ThemeModel:
-    """The theme model for the current coding config: trained deterministically (about a
-    second) and saved under its version, so every survey is coded by the same model."""
+    """The theme model for the current coding config: trained deterministically (about two
+    seconds) and saved under its version, so every survey is coded by the same model.
+
+    A process trains each config once, and a later process loads the saved model when it
+    was saved by the same code (`profiles.incremental.code_fingerprint`, kept beside it):
+    each Dagster run is a process of its own, and a new export's two runs (ingest, then
+    the packs) trained the model twice.
+    """
     frame = coding.load_coding_frame(config_dir)
     analyst = coding.load_analyst_codes(config_dir)
-    # Training depends only on these inputs, so a process trains each config once: ingesting
-    # many exports, or an export then build_packs, would otherwise retrain for every step.
-    key = frame.sha256 + hashlib.sha256(analyst.to_csv(index=False).encode("utf-8")).hexdigest()
-    model = _TRAINED_MODELS.get(key)
+    version = coding.model_version(frame, analyst, seed=0)
+    model = _TRAINED_MODELS.get(version)
+    path = _model_path(outputs_dir, version)
+    stamp = path.with_suffix(".code")
+    code = incremental.code_fingerprint()
+    if model is None and path.exists() and stamp.exists() and stamp.read_text() == code:
+        saved = pickle.loads(path.read_bytes())
+        model = saved if getattr(saved, "version", None) == version else None
     if model is None:
         model = coding.train_theme_model(frame, analyst, seed=0)
-        _TRAINED_MODELS.clear()
-        _TRAINED_MODELS[key] = model
-    path = _model_path(outputs_dir, model.version)
-    if not path.exists():
+    _TRAINED_MODELS.clear()
+    _TRAINED_MODELS[version] = model
+    if not (path.exists() and stamp.exists() and stamp.read_text() == code):
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(".part")
         temp.write_bytes(pickle.dumps(model))
         temp.replace(path)
+        stamp.write_text(code)
     return model
 
 

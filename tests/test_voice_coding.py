@@ -494,3 +494,51 @@ def test_flag_duplicates_scales_to_100k_comments() -> None:
     campaigners = flags.loc[flags["campaign_group"].notna(), "response_id"].tolist()
     assert campaigners == list(range(0, 60, 10))
     assert not flags["is_duplicate"].any()
+
+
+def test_a_new_process_loads_the_saved_theme_model_of_the_same_code(tmp_path, monkeypatch):
+    """Each Dagster run is a process: the second loads what the first trained and saved,
+    unless the saved model came from other code."""
+    from assets import voice as voice_assets
+    from profiles import incremental
+    from profiles.settings import CONFIG_DIR
+    from profiles.voice import coding
+
+    trained = []
+    real_train = coding.train_theme_model
+
+    def counting_train(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(coding, "train_theme_model", counting_train)
+    monkeypatch.setattr(voice_assets, "_TRAINED_MODELS", {})
+    first = voice_assets.theme_model(CONFIG_DIR, str(tmp_path))
+    assert trained == [1]
+    frame = coding.load_coding_frame(CONFIG_DIR)
+    assert first.version == coding.model_version(frame, coding.load_analyst_codes(CONFIG_DIR))
+
+    voice_assets._TRAINED_MODELS.clear()  # a new process
+    loaded = voice_assets.theme_model(CONFIG_DIR, str(tmp_path))
+    assert trained == [1] and loaded is not first and loaded.version == first.version
+    comments = pd.DataFrame(
+        {
+            "survey_id": "s",
+            "response_id": ["r1", "r2"],
+            "question": "q",
+            "text_redacted": ["the buses never come on time", "nowhere safe to play"],
+        }
+    )
+    analyst = coding.load_analyst_codes(CONFIG_DIR).iloc[0:0]
+    pd.testing.assert_frame_equal(
+        coding.code_comments(comments, loaded, analyst),
+        coding.code_comments(comments, first, analyst),
+    )
+
+    stamp = voice_assets._model_path(str(tmp_path), first.version).with_suffix(".code")
+    assert stamp.read_text() == incremental.code_fingerprint()
+    stamp.write_text("other code")
+    voice_assets._TRAINED_MODELS.clear()
+    voice_assets.theme_model(CONFIG_DIR, str(tmp_path))
+    assert trained == [1, 1]  # saved by other code: trained again, and saved anew
+    assert stamp.read_text() == incremental.code_fingerprint()

@@ -576,6 +576,18 @@ def _model_version(frame: CodingFrame, analyst_codes: pd.DataFrame, seed: int) -
     return f"{MODEL_KIND}:{digest.hexdigest()[:12]}"
 
 
+def _training_codes(analyst_codes: pd.DataFrame) -> pd.DataFrame:
+    codes = validate_analyst_codes(analyst_codes) if len(analyst_codes) else analyst_codes
+    if codes.empty:
+        codes = pd.DataFrame(columns=list(ANALYST_CODE_COLUMNS), dtype=str)
+    return codes
+
+
+def model_version(frame: CodingFrame, analyst_codes: pd.DataFrame, *, seed: int = 0) -> str:
+    """The version `train_theme_model` gives these inputs, known without training."""
+    return _model_version(frame, _training_codes(analyst_codes), seed)
+
+
 def train_theme_model(
     frame: CodingFrame, analyst_codes: pd.DataFrame, *, seed: int = 0
 ) -> ThemeModel:
@@ -586,9 +598,7 @@ def train_theme_model(
     tuned per theme on out-of-fold predictions grouped by near-duplicate text.
     Deterministic: the same inputs and seed give the same weights and version.
     """
-    codes = validate_analyst_codes(analyst_codes) if len(analyst_codes) else analyst_codes
-    if codes.empty:
-        codes = pd.DataFrame(columns=list(ANALYST_CODE_COLUMNS), dtype=str)
+    codes = _training_codes(analyst_codes)
     examples, labels = _comment_examples(codes, frame.theme_ids)
     thresholds = _tune_thresholds(frame, examples, labels, seed)
     texts, all_labels, weights = _training_set(frame, examples, labels)
