@@ -16,7 +16,7 @@ from assets._io import DUCKDB_POOL, OWNERS, check_result, write_frame
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import warehouse as wh
 from profiles.exports.batch import build_packs
-from profiles.exports.safety import formula_mask
+from profiles.exports.safety import live_formula_cells
 from profiles.localities import load_locality_configs, resolve_council
 
 GROUP = "exports"
@@ -138,16 +138,11 @@ def profile_packs_formula_safe(warehouse: WarehouseResource) -> dg.AssetCheckRes
                 "SELECT path FROM exports.profile_packs WHERE path LIKE '%.csv'"
             ).fetchall()
         ]
-    findings = []
-    for path in files:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for column in frame.columns:
-            values = frame[column]
-            flagged = values[formula_mask(values)]
-            # A negative number starts with '-' and is no formula.
-            risky = flagged[pd.to_numeric(flagged, errors="coerce").isna()]
-            if len(risky):
-                findings.append({"file": Path(path).name, "column": column, "cells": len(risky)})
+    findings = [
+        {"file": Path(path).name, "column": column, "cells": cells}
+        for path in files
+        for column, cells in live_formula_cells(Path(path)).items()
+    ]
     failures = pd.DataFrame(findings, columns=["file", "column", "cells"])
     return check_result(
         failures.empty,

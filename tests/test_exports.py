@@ -36,7 +36,9 @@ from profiles.exports.pack import (
 from profiles.exports.safety import (
     FORMULA_TRIGGERS,
     formula_mask,
+    live_formula_cells,
     neutralise_for_csv,
+    neutralise_frame_for_csv,
     safe_file_name,
     starts_like_formula,
     unique_file_names,
@@ -655,3 +657,30 @@ def test_priority_rows_are_labelled_once_and_handed_out_as_copies(data) -> None:
     whole = data.priority_rows()
     assert len(whole) == len(data.priorities)
     assert data.priority_rows("no-such-locality").empty
+
+
+def test_live_formula_cells_finds_what_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    rows = [
+        ["comment", "value", "note"],
+        ["=HYPERLINK(\"http://x\",\"click\")", "-0.5", ""],
+        ["'=neutralised", "-1e-3", "  @SUM(A1)"],
+        ["multi\nline", "+3", "\n=cmd on a second line"],
+        ["fine", "-", "－x"],
+        ["", "12", "ok"],
+    ]
+    path = tmp_path / "hostile.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    assert live_formula_cells(path) == {"comment": 1, "value": 1, "note": 3}
+    # The same answer as reading with pandas and testing cell by cell.
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    expected = {}
+    for column in frame.columns:
+        cells = [v for v in frame[column] if starts_like_formula(v)]
+        risky = [v for v in cells if pd.isna(pd.to_numeric(v, errors="coerce"))]
+        if risky:
+            expected[column] = len(risky)
+    assert live_formula_cells(path) == expected
+    safe = tmp_path / "safe.csv"
+    neutralise_frame_for_csv(frame).to_csv(safe, index=False, lineterminator="\n")
+    assert live_formula_cells(safe) == {}

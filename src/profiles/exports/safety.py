@@ -84,6 +84,43 @@ def formula_mask(values: pd.Series) -> pd.Series:
     return pd.Series(hits.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
+def live_formula_cells(path: Path) -> dict[str, int]:
+    """Column → number of cells of the CSV at `path` that a spreadsheet would run as a
+    formula: text starting like one (`formula_mask`) that is not a number (a negative
+    number starts with '-' and is no formula). Empty for a safe file.
+
+    Read by pyarrow with every column as text (an empty cell is an empty string), and
+    screened by RE2 in C++: the pack check reads every CSV of every pack.
+    """
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    if not header:
+        return {}
+    table = pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    found: dict[str, int] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        starts = pc.match_substring_regex(column, _FORMULA_START)
+        flagged = pd.Series(column.filter(starts).to_pylist(), dtype=object)
+        risky = int(pd.to_numeric(flagged, errors="coerce").isna().sum()) if len(flagged) else 0
+        if risky:
+            found[name] = found.get(name, 0) + risky
+    return found
+
+
 def neutralise_for_csv(value: object) -> object:
     """`value` with a leading ``'`` when it is text that could run as a formula."""
     if starts_like_formula(value):
