@@ -30,7 +30,7 @@ from profiles.voice import coding, contract
 from profiles.voice.archive import read_archived
 from profiles.voice.duplicates import flag_duplicates
 from profiles.voice.ingest import ingest_survey
-from profiles.voice.population import population_for_weights
+from profiles.voice.population import parse_age_band, population_for_weights
 from profiles.voice.reach import engagement_reach, load_voice_settings
 from profiles.voice.redact import personal_data_count
 from profiles.voice.summary import theme_summary
@@ -470,27 +470,73 @@ def survey_age_bands(con) -> list[str]:
     ]
 
 
+_BANDED_POPULATION_SQL = """
+WITH bands AS (
+    SELECT unnest($labels) AS age_band, unnest($firsts) AS first_age,
+           unnest($lasts) AS last_age, unnest($positions) AS position
+),
+single_years AS (
+    SELECT CAST(area_code AS VARCHAR) AS dz_code, year,
+           CAST(rtrim(CAST(age_band AS VARCHAR), '+') AS INTEGER) AS age, population
+    FROM staging.population
+    WHERE starts_with(CAST(area_code AS VARCHAR), 'S01') AND sex = 'all'
+      AND regexp_full_match(CAST(age_band AS VARCHAR), '[0-9]{1,3}[+]?')
+),
+latest AS (SELECT * FROM single_years WHERE year = (SELECT max(year) FROM single_years)),
+band_of_age AS (  -- the last listed band wins where bands overlap, as in population_for_weights
+    SELECT a.age, arg_max(b.age_band, b.position) AS age_band
+    FROM (SELECT DISTINCT age FROM latest) AS a
+    JOIN bands AS b ON a.age BETWEEN b.first_age AND b.last_age
+    GROUP BY a.age
+),
+people AS (
+    SELECT l.dz_code, o.age_band, sum(l.population) AS population
+    FROM latest AS l JOIN band_of_age AS o USING (age)
+    GROUP BY l.dz_code, o.age_band
+),
+quintiles AS (
+    SELECT dz_code, quintile FROM marts.fct_simd
+    WHERE domain = 'overall' AND vintage = (SELECT max(vintage) FROM marts.fct_simd)
+)
+SELECT p.dz_code, q.quintile AS simd_quintile, p.age_band,
+       CAST(coalesce(p.population, 0) AS DOUBLE) AS population, d.council_code
+FROM people AS p
+JOIN quintiles AS q USING (dz_code)
+LEFT JOIN marts.dim_datazone AS d USING (dz_code)
+ORDER BY p.dz_code, p.age_band
+"""
+
+
 def weighting_population(con, bands: Sequence[str]) -> pd.DataFrame:
+    """`population_for_weights` of the warehouse for `bands`, with each data zone's council.
+
+    Each data zone's own council: without it, a build whose responses all come from one
+    council counted every zone of the warehouse as that council's population. The banding
+    runs in DuckDB (`_BANDED_POPULATION_SQL`, tested equal to `population_for_weights`):
+    Scotland's single years of age are ~700,000 rows that pandas took a second to band.
+    """
+    spans = {label: parse_age_band(label) for label in bands}
+    spans = {label: span for label, span in spans.items() if span is not None}
+    if spans:
+        people = con.execute(
+            _BANDED_POPULATION_SQL,
+            {
+                "labels": list(spans),
+                "firsts": [span[0] for span in spans.values()],
+                "lasts": [span[1] for span in spans.values()],
+                "positions": list(range(len(spans))),
+            },
+        ).fetchdf()
+        if len(people):
+            return people
+    # No usable bands, or no single years of age: totals per data zone.
     quintiles = con.execute(
         "SELECT dz_code, quintile FROM marts.fct_simd WHERE domain = 'overall' "
         "AND vintage = (SELECT max(vintage) FROM marts.fct_simd)"
     ).fetchdf()
-    # Only the rows population_for_weights uses (the latest year of single years of age
-    # per data zone, both sexes): selected here rather than from all ~2M rows in pandas.
-    population = con.execute(
-        """
-        WITH single_years AS (
-            SELECT area_code, year, sex, age_band, population FROM staging.population
-            WHERE starts_with(CAST(area_code AS VARCHAR), 'S01') AND sex = 'all'
-              AND regexp_full_match(CAST(age_band AS VARCHAR), '[0-9]{1,3}[+]?')
-        )
-        SELECT * FROM single_years WHERE year = (SELECT max(year) FROM single_years)
-        """
-    ).fetchdf()
     dim = con.execute("SELECT dz_code, council_code, population FROM marts.dim_datazone").fetchdf()
-    people = population_for_weights(population, dim[["dz_code", "population"]], quintiles, bands)
-    # Each data zone's own council: without it, a build whose responses all come from one
-    # council counted every zone of the warehouse as that council's population.
+    empty = pd.DataFrame(columns=["area_code", "year", "sex", "age_band", "population"])
+    people = population_for_weights(empty, dim[["dz_code", "population"]], quintiles, [])
     return people.merge(dim[["dz_code", "council_code"]], on="dz_code", how="left")
 
 

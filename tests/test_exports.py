@@ -662,7 +662,7 @@ def test_priority_rows_are_labelled_once_and_handed_out_as_copies(data) -> None:
 def test_live_formula_cells_finds_what_a_spreadsheet_would_run(tmp_path: Path) -> None:
     rows = [
         ["comment", "value", "note"],
-        ["=HYPERLINK(\"http://x\",\"click\")", "-0.5", ""],
+        ['=HYPERLINK("http://x","click")', "-0.5", ""],
         ["'=neutralised", "-1e-3", "  @SUM(A1)"],
         ["multi\nline", "+3", "\n=cmd on a second line"],
         ["fine", "-", "－x"],

@@ -255,3 +255,36 @@ def test_no_export_holds_personal_data(demo_build) -> None:
             if EMAIL.search(value) or PHONE.search(value) or POSTCODE.search(value):
                 hits.append((path.name, where, value[:80]))
     assert hits == []
+
+
+@pytest.mark.parametrize(
+    "bands",
+    [None, ["16-24", "20-40", "65+", "not a band"], []],
+    ids=["survey bands", "overlapping and unreadable bands", "no bands"],
+)
+def test_weighting_population_in_sql_equals_the_library(demo_build, bands) -> None:
+    """The voice marts band the population in DuckDB; profiles.voice.population is the
+    reference it must equal (overlapping bands: the last listed wins, as there)."""
+    import pandas as pd
+
+    from assets.voice import survey_age_bands, weighting_population
+    from profiles import warehouse
+    from profiles.voice.population import population_for_weights
+
+    settings, _ = demo_build
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        if bands is None:
+            bands = survey_age_bands(con)
+            assert len(bands) >= 5
+        got = weighting_population(con, bands)
+        population = con.execute("SELECT * FROM staging.population").fetchdf()
+        dim = con.execute("SELECT dz_code, council_code, population FROM marts.dim_datazone")
+        dim = dim.fetchdf()
+        quintiles = con.execute(
+            "SELECT dz_code, quintile FROM marts.fct_simd WHERE domain = 'overall' "
+            "AND vintage = (SELECT max(vintage) FROM marts.fct_simd)"
+        ).fetchdf()
+    expected = population_for_weights(population, dim[["dz_code", "population"]], quintiles, bands)
+    expected = expected.merge(dim[["dz_code", "council_code"]], on="dz_code", how="left")
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, expected)
