@@ -68,9 +68,9 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         profile = con.execute(
             f"SELECT {columns} FROM marts.locality_profile WHERE area_level = 'locality'"
         ).fetchdf()
-        summary = _council_rows(con, "marts", "voice_theme_summary", councils)
-        reach = _council_rows(con, "marts", "engagement_reach", councils)
-        responses = _council_rows(con, "marts", "voice_response", councils)
+        summary = wh.rows_for_keys(con, "marts", "voice_theme_summary", "council_code", councils)
+        reach = wh.rows_for_keys(con, "marts", "engagement_reach", "council_code", councils)
+        responses = wh.rows_for_keys(con, "marts", "voice_response", "council_code", councils)
         dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
         bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
         voice = load_voice_frames(
@@ -205,19 +205,6 @@ def priorities_plan(con, config_dir: Path) -> tuple[incremental.RebuildPlan, dic
         and wh.table_exists(con, "marts", "triangulation_matrix"),
     )
     return plan, current
-
-
-def _council_rows(con, schema: str, table: str, councils: list[str] | None) -> pd.DataFrame:
-    qualified = wh.qualified_name(schema, table)
-    if councils is None:
-        return con.execute(f"SELECT * FROM {qualified}").fetchdf()
-    return con.execute(
-        # The cast: before any survey the voice tables are empty and their untyped
-        # columns INTEGER.
-        f"SELECT * FROM {qualified} "
-        "WHERE CAST(council_code AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
-        [councils],
-    ).fetchdf()
 
 
 def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

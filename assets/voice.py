@@ -291,14 +291,16 @@ def theme_model(config_dir: Path, outputs_dir: str) -> coding.ThemeModel:
     path = _model_path(outputs_dir, version)
     stamp = path.with_suffix(".code")
     code = incremental.code_fingerprint()
-    if model is None and path.exists() and stamp.exists() and stamp.read_text() == code:
+    saved_by_this_code = path.exists() and stamp.exists() and stamp.read_text() == code
+    if model is None and saved_by_this_code:
         saved = pickle.loads(path.read_bytes())
         model = saved if getattr(saved, "version", None) == version else None
-    if model is None:
+    trained = model is None
+    if trained:
         model = coding.train_theme_model(frame, analyst, seed=0)
     _TRAINED_MODELS.clear()
     _TRAINED_MODELS[version] = model
-    if not (path.exists() and stamp.exists() and stamp.read_text() == code):
+    if trained or not saved_by_this_code:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(".part")
         temp.write_bytes(pickle.dumps(model))
@@ -418,14 +420,7 @@ def load_voice_frames(con, surveys: Sequence[str] | None = None) -> dict[str, pd
     def table(schema: str, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
         if not wh.table_exists(con, schema, name):
             return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-        qualified = wh.qualified_name(schema, name)
-        if surveys is None:
-            return con.execute(f"SELECT * FROM {qualified}").fetchdf()
-        return con.execute(
-            f"SELECT * FROM {qualified} "
-            "WHERE CAST(survey_id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
-            [list(surveys)],
-        ).fetchdf()
+        return wh.rows_for_keys(con, schema, name, "survey_id", surveys)
 
     responses = table("staging", "voice_response", contract.RESPONSE_COLUMNS)
     placed = table(

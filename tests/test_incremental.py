@@ -254,3 +254,23 @@ def test_replacing_keys_of_a_table_built_before_any_data(tmp_path: Path) -> None
             order_by=("x",),
         )
         assert con.execute("SELECT k, x FROM s.t").fetchall() == [(None, 1.0), ("a", 2.0)]
+
+
+def test_reading_the_rows_of_some_keys(tmp_path: Path) -> None:
+    """`rows_for_keys` reads what `replace_keys` writes, even from an INTEGER key column
+    of a table built before any data."""
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        con.execute("CREATE SCHEMA s")
+        con.execute("CREATE TABLE s.empty AS SELECT NULL::INTEGER AS k WHERE false")
+        assert wh.rows_for_keys(con, "s", "empty", "k", ["a"]).empty
+        con.execute(
+            "CREATE TABLE s.t AS SELECT * FROM (VALUES ('a', 1), ('b', 2), ('c', 3)) v(k, x)"
+        )
+        assert wh.rows_for_keys(con, "s", "t", "k", ["c", "a"]).sort_values("x")["x"].tolist() == [
+            1,
+            3,
+        ]
+        assert len(wh.rows_for_keys(con, "s", "t", "k", None)) == 3
+        assert wh.rows_for_keys(con, "s", "t", "k", []).empty
+        with pytest.raises(ValueError):
+            wh.rows_for_keys(con, "s", "t", 'k" OR 1=1 --', ["a"])

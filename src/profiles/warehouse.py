@@ -254,6 +254,29 @@ def replace_keys(
     return table_row_count(con, schema, table)
 
 
+def rows_for_keys(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    key_column: str,
+    keys: Sequence[str] | None,
+) -> pd.DataFrame:
+    """The rows of `keys` (all rows when `keys` is None), the read side of `replace_keys`.
+
+    Keys are compared as text, as there: before the first survey the voice tables are
+    empty and their untyped columns INTEGER.
+    """
+    qualified = qualified_name(schema, table)
+    if keys is None:
+        return con.execute(f"SELECT * FROM {qualified}").fetchdf()
+    key = _checked_identifier(key_column)
+    return con.execute(
+        f'SELECT * FROM {qualified} WHERE CAST("{key}" AS VARCHAR) '
+        "IN (SELECT unnest(?::VARCHAR[]))",
+        [list(keys)],
+    ).fetchdf()
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         con.execute(
