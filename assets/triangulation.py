@@ -63,10 +63,17 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     with warehouse.connect(read_only=True) as con:
         plan, fingerprints = priorities_plan(con, config_dir)
         councils = None if plan.full else list(plan.recompute)
-        # Only what scoring reads (it reads the whole country's localities, see below).
+        configs = {
+            council: load_triangulation_config(config_dir, council) for council in plan.recompute
+        }
+        # Only what scoring reads: the mapped measures' columns of every locality in the
+        # country (see below), not the ~470,000 rows of the whole profile.
         columns = ", ".join(wh.checked_identifier(c) for c in NEED_PROFILE_COLUMNS)
+        measures = sorted({m for config in configs.values() for m in config.need_measure_ids})
         profile = con.execute(
-            f"SELECT {columns} FROM marts.locality_profile WHERE area_level = 'locality'"
+            f"SELECT {columns} FROM marts.locality_profile WHERE area_level = 'locality' "
+            "AND list_contains(?::VARCHAR[], measure_id)",
+            [measures],
         ).fetchdf()
         summary = wh.rows_for_keys(con, "marts", "voice_theme_summary", "council_code", councils)
         reach = wh.rows_for_keys(con, "marts", "engagement_reach", "council_code", councils)
@@ -93,9 +100,8 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         voice_by_council[name] = _split_by_council(frame, placed)
         del frame
     for council in plan.recompute:
-        config = load_triangulation_config(config_dir, council)
         ranking, matrix = triangulate(
-            config,
+            configs[council],
             # The whole profile: need scores fall back to the spread across every locality
             # when a council has too few localities with a value (filtering per council
             # changed 251 of 3,195 rankings at Scotland scale).

@@ -1133,12 +1133,19 @@ def test_worked_example_in_readme_is_reproduced(world, config):
 
 
 def test_scoring_reads_only_the_need_profile_columns_of_locality_rows(world, config):
-    """The priorities asset fetches just these columns and rows of the national profile."""
+    """The priorities asset fetches just these columns, and the locality rows of the
+    mapped measures, of the national profile."""
     from profiles.triangulate import NEED_PROFILE_COLUMNS
 
-    profile = world["profile"]
+    # A measure the crosswalk does not map, with values that would move any spread it fed.
+    unmapped = world["profile"].iloc[:40].assign(measure_id="not_in_the_crosswalk", value=1e6)
+    profile = pd.concat([world["profile"], unmapped], ignore_index=True)
+    read = (profile["area_level"] == "locality") & profile["measure_id"].isin(
+        config.need_measure_ids
+    )
     assert (profile["area_level"] != "locality").any()  # the narrowing drops real rows
-    narrowed = profile.loc[profile["area_level"] == "locality", list(NEED_PROFILE_COLUMNS)]
+    assert set(config.need_measure_ids) & set(profile["measure_id"])
+    narrowed = profile.loc[read, list(NEED_PROFILE_COLUMNS)]
     arguments = {
         "theme_summary": world["summary"],
         "reach": world["reach"],

@@ -157,6 +157,15 @@ class TriangulationConfig:
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(theme.theme_id for theme in self.priority_themes)
 
+    @property
+    def need_measure_ids(self) -> tuple[str, ...]:
+        """The profile measures need scoring reads (mapped with a positive weight), sorted."""
+        return tuple(
+            sorted(
+                {m.measure_id for theme in self.priority_themes for m in theme.need if m.weight > 0}
+            )
+        )
+
     def theme(self, theme_id: str) -> PriorityTheme:
         for theme in self.priority_themes:
             if theme.theme_id == theme_id:

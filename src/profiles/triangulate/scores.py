@@ -229,8 +229,9 @@ NEED_PROFILE_COLUMNS = (
     *("lower_ci", "upper_ci", "council_value", "scotland_value", "vs_council", "vs_scotland"),
     "suppressed",
 )
-"""The `locality_profile` columns scoring reads; only its `area_level = 'locality'` rows are
-read, so a caller may pass just those (all of Scotland's profile is ~470,000 rows)."""
+"""The `locality_profile` columns scoring reads; only its `area_level = 'locality'` rows of
+the config's `need_measure_ids` are read, so a caller may pass just those (all of Scotland's
+profile is ~470,000 rows, of which the default crosswalk reads ~5%)."""
 
 
 def need_components(
