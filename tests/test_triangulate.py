@@ -1159,3 +1159,27 @@ def test_scoring_reads_only_the_need_profile_columns_of_locality_rows(world, con
     lean = triangulate(config, profile=narrowed.reset_index(drop=True), **arguments)
     pd.testing.assert_frame_equal(full[0], lean[0])
     pd.testing.assert_frame_equal(full[1], lean[1])
+
+
+def test_evidence_records_equal_json_safe_of_every_value():
+    """Evidence lists are made column by column; each value is what `json_safe` makes of it."""
+    from profiles.triangulate.scores import _records, json_safe
+
+    frame = pd.DataFrame(
+        {
+            "value": [0.1234564999, np.nan, -2.5e-7, 1e300],
+            "count": np.array([1, 2, 3, 4], dtype="int64"),
+            "flag": [True, False, True, False],
+            "label": ["a", None, np.nan, "d"],
+            "nullable": pd.array([1.5, None, 2.0000004, 3.0], dtype="Float64"),
+            "mixed": [np.float64(0.3333333333), np.int64(7), "x", pd.NA],
+        }
+    )
+    expected = [
+        {column: json_safe(frame.at[row, column]) for column in frame.columns}
+        for row in frame.index
+    ]
+    records = _records(frame, frame.columns)
+    assert records == expected
+    assert records[1]["value"] is None and records[0]["value"] == 0.123456
+    assert [type(r["count"]) for r in records] == [int] * 4

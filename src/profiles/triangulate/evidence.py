@@ -256,12 +256,13 @@ def priority_ranking(
     for column in UNCERTAINTY_COLUMNS:
         if column not in out.columns:
             out[column] = pd.NA
-    by_cell: dict[tuple[str, str], pd.DataFrame] = {}
+    # Records are made once for the whole frame and grouped in order: a DataFrame per cell
+    # turned into records cell by cell cost most of a council's ranking time.
+    by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
     if evidence_rows is not None and not evidence_rows.empty:
-        by_cell = {
-            key: group
-            for key, group in evidence_rows.groupby(["locality_id", "priority_theme"], sort=False)
-        }
+        for record in evidence_rows.to_dict("records"):
+            key = (record["locality_id"], record["priority_theme"])
+            by_cell.setdefault(key, []).append(record)
     out["evidence"] = [
         evidence_for(
             row,
