@@ -684,3 +684,21 @@ def test_live_formula_cells_finds_what_a_spreadsheet_would_run(tmp_path: Path) -
     safe = tmp_path / "safe.csv"
     neutralise_frame_for_csv(frame).to_csv(safe, index=False, lineterminator="\n")
     assert live_formula_cells(safe) == {}
+
+
+def test_report_content_cannot_take_the_place_of_plotly_js(data) -> None:
+    """plotly.js is put into the rendered page at a marker; content that spells the marker
+    is escaped like any text, so the library still goes in once, where the template says."""
+    from dataclasses import replace
+
+    marker = html._PLOTLY_JS_SLOT
+    localities = data.localities.copy()
+    localities.loc[localities["locality_id"] == "northfield", "locality_name"] = marker
+    text = html.render_locality_report(
+        replace(data, localities=localities), "northfield", workbook_href="northfield.xlsx"
+    )
+    assert marker not in text
+    assert "&lt;plotly.js&gt;" in text
+    assert text.count("plotly.js v") == 1
+    library = text.index("plotly.js v")
+    assert text.rfind("<script>", 0, library) > text.index("&lt;plotly.js&gt;")
