@@ -199,6 +199,38 @@ def test_packs_built_in_worker_processes_equal_packs_built_in_one(
     assert not list((tmp_path / "split").glob(".*"))  # no staging folder left behind
 
 
+@pytest.mark.slow
+def test_a_split_pack_that_fails_disclosure_is_not_published(demo_build, tmp_path: Path) -> None:
+    """The parent of a split pack reads only the outline; the disclosure check runs in a
+    worker and still stops the pack: nothing is published and no staging folder is left."""
+    from profiles.exports.batch import build_packs
+    from profiles.exports.pack import DisclosureCheckError
+
+    settings, _ = demo_build
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(settings.warehouse, database)
+    with wh.connect(database) as con:
+        council, row = con.execute(
+            "SELECT council_code, rowid FROM marts.voice_theme_summary "
+            "WHERE area_level = 'locality' AND NOT suppressed AND responses IS NOT NULL "
+            "ORDER BY council_code, rowid LIMIT 1"
+        ).fetchone()
+        # A count of three people made visible: what the pack's last look must refuse.
+        con.execute("UPDATE marts.voice_theme_summary SET responses = 3 WHERE rowid = ?", [row])
+    out = tmp_path / "packs"
+    with pytest.raises(DisclosureCheckError, match=r"theme_summary\.responses: 1 visible"):
+        build_packs(
+            database,
+            [council],
+            out,
+            config_dir=settings.config_dir,
+            workers=2,
+            sizes={council: 2},
+            min_split_localities=2,
+        )
+    assert list(out.iterdir()) == []
+
+
 def test_replacing_keys_keeps_types_and_order(tmp_path: Path) -> None:
     with wh.connect(tmp_path / "w.duckdb") as con:
         first = pd.DataFrame(

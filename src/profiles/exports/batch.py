@@ -28,19 +28,21 @@ for the CPU.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
 from profiles import warehouse as wh
-from profiles.exports.data import PackData, load_pack_data
+from profiles.exports.data import PackData, load_pack_data, load_pack_outline
 from profiles.exports.pack import (
     PackLayout,
     PackManifest,
     Written,
     build_council_packs,
+    check_disclosure,
     finish_council_pack,
-    start_council_pack,
+    open_council_pack,
     write_council_files,
     write_locality_files,
 )
@@ -94,7 +96,14 @@ def _locality_files(
 def _council_files(
     database: Path, council_code: str, config_dir: Path, layout: PackLayout
 ) -> list[Written]:
-    return write_council_files(_worker_data(database, council_code, config_dir), layout)
+    data = _worker_data(database, council_code, config_dir)
+    check_disclosure(data)  # the parent only has the outline: the last look happens here
+    return write_council_files(data, layout)
+
+
+def _load_outline(database: Path, council_code: str) -> PackData:
+    with wh.connect(Path(database), read_only=True) as con:
+        return load_pack_outline(con, council_code)
 
 
 def _split_council(
@@ -106,21 +115,29 @@ def _split_council(
     workers: int,
 ) -> PackManifest:
     """One council's pack, its files written by the workers: the council-wide files (the
-    longest task) first, then the localities a few at a time, each task taken by whichever
-    worker is free, so the workers finish together."""
-    data = _load(database, council_code, config_dir)
-    layout = start_council_pack(data, out_dir)
+    longest task, which also checks disclosure) first, then the localities a few at a time,
+    each task taken by whichever worker is free, so the workers finish together.
+
+    The parent reads only the council's outline (name and localities) to lay out and
+    publish the pack: the full data is loaded by the workers, and loading it here too
+    would hold them up (it came before the first task). A pack that fails the disclosure
+    check, or any task, leaves nothing behind: the staging folder is removed."""
+    outline = _load_outline(database, council_code)
+    layout = open_council_pack(outline, out_dir)
     ids = list(layout.stems)
     size = max(1, len(ids) // (workers * LOCALITY_TASKS_PER_WORKER))
-    council = pool.submit(_council_files, database, council_code, config_dir, layout)
-    localities = [
+    futures = [pool.submit(_council_files, database, council_code, config_dir, layout)]
+    futures += [
         pool.submit(_locality_files, database, council_code, config_dir, layout, ids[k : k + size])
         for k in range(0, len(ids), size)
     ]
-    written = council.result()
-    for future in localities:
-        written += future.result()
-    return finish_council_pack(data, layout, written)
+    try:
+        written = [item for future in futures for item in future.result()]
+    except BaseException:
+        wait(futures)  # no task may still be writing into the folder removed next
+        shutil.rmtree(layout.staging, ignore_errors=True)
+        raise
+    return finish_council_pack(outline, layout, written)
 
 
 def build_packs(

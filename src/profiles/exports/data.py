@@ -585,14 +585,8 @@ def _geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     ).reset_index(drop=True)
 
 
-def load_pack_data(
-    con: duckdb.DuckDBPyConnection,
-    council_code: str,
-    *,
-    config_dir: Path = CONFIG_DIR,
-    rules: DisclosureRules | None = None,
-) -> PackData:
-    """Read one council's pack from the warehouse (marts, and `raw.source_file`)."""
+def _required_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The warehouse's tables, once it is known to hold every table a pack needs."""
     tables = _existing_tables(con)
     required = [
         MART_TABLES[name]
@@ -612,14 +606,31 @@ def load_pack_data(
         raise ProfilesError(
             f"the warehouse has no {', '.join(missing)} yet: build the locality profiles first"
         )
-    council = [council_code]
-    names = (
-        _query(con, "SELECT council_name FROM marts.dim_council WHERE council_code = ?", council)
-        if "marts.dim_council" in tables
-        else pd.DataFrame()
+    return tables
+
+
+def _council_name(con: duckdb.DuckDBPyConnection, tables: set[str], council_code: str) -> str:
+    if "marts.dim_council" not in tables:
+        return council_code
+    names = _query(
+        con, "SELECT council_name FROM marts.dim_council WHERE council_code = ?", [council_code]
     )
-    if "marts.dim_council" in tables and names.empty:
+    if names.empty:
         raise ProfilesError(f"council {council_code} is not in marts.dim_council")
+    return str(names.iloc[0, 0])
+
+
+def load_pack_data(
+    con: duckdb.DuckDBPyConnection,
+    council_code: str,
+    *,
+    config_dir: Path = CONFIG_DIR,
+    rules: DisclosureRules | None = None,
+) -> PackData:
+    """Read one council's pack from the warehouse (marts, and `raw.source_file`)."""
+    tables = _required_tables(con)
+    council = [council_code]
+    names = _council_name(con, tables, council_code)
     zones_sql = "SELECT dz_code FROM marts.dim_datazone WHERE council_code = ?"
     frames: dict[str, Any] = {}
     frames["localities"] = _query(
@@ -693,14 +704,39 @@ def load_pack_data(
 
     headline_path = config_dir / "profile.yaml"
     headline = tuple(load_headline_measures(config_dir)) if headline_path.is_file() else ()
-    council_name = str(names.iloc[0, 0]) if len(names) else council_code
     return PackData(
         council_code=council_code,
-        council_name=council_name,
+        council_name=names,
         headline=headline,
         theme_labels=load_theme_labels(config_dir),
         rules=rules or load_disclosure_rules(config_dir / "disclosure.yaml"),
         **frames,
+    )
+
+
+def load_pack_outline(con: duckdb.DuckDBPyConnection, council_code: str) -> PackData:
+    """The council's name and localities, every other table of the pack empty: enough to lay
+    out a pack and publish it (`open_council_pack`, `finish_council_pack`) while worker
+    processes load the whole `load_pack_data` and write the files; never enough to write one.
+    """
+    tables = _required_tables(con)
+    localities = _query(
+        con,
+        "SELECT * FROM marts.dim_locality WHERE council_code = ? ORDER BY locality_id",
+        [council_code],
+    )
+    empty = pd.DataFrame()
+    return PackData(
+        council_code=council_code,
+        council_name=_council_name(con, tables, council_code),
+        localities=localities,
+        bridge=empty,
+        datazones=empty,
+        simd=empty,
+        profile=empty,
+        summary=empty,
+        most_deprived=empty,
+        inequality=empty,
     )
 
 

@@ -149,6 +149,16 @@ Written = tuple[Path, str, str | None]
 def start_council_pack(data: PackData, out_dir: Path) -> PackLayout:
     """Check disclosure and create an empty staging folder for the council's pack."""
     check_disclosure(data)
+    return open_council_pack(data, out_dir)
+
+
+def open_council_pack(data: PackData, out_dir: Path) -> PackLayout:
+    """Create an empty staging folder for the council's pack and name its locality files.
+
+    Reads only the council and its localities, so `data` may be a `load_pack_outline`;
+    whoever writes the files must `check_disclosure` the full data before the pack is
+    published (`start_council_pack` does both).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folder_name = council_folder_name(data)
