@@ -542,3 +542,23 @@ def test_a_new_process_loads_the_saved_theme_model_of_the_same_code(tmp_path, mo
     voice_assets.theme_model(CONFIG_DIR, str(tmp_path))
     assert trained == [1, 1]  # saved by other code: trained again, and saved anew
     assert stamp.read_text() == incremental.code_fingerprint()
+
+
+def test_f1_by_threshold_equals_sklearn_threshold_by_threshold():
+    """Threshold tuning scores every grid value at once; each score is bit for bit the one
+    sklearn's f1_score gives, so the tuned thresholds (and model versions) do not move."""
+    from sklearn.metrics import f1_score
+
+    from profiles.voice.coding import f1_by_threshold
+
+    rng = np.random.default_rng(11)
+    grid = [0.5, 0.45, 0.55, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9, 1.0, 0.0]
+    cases = [(np.zeros(9, dtype=int), rng.random(9)), (np.ones(4, dtype=int), np.zeros(4))]
+    for size in (1, 2, 7, 50, 400):
+        for share in (0.02, 0.3, 0.9):
+            truth = (rng.random(size) < share).astype(int)
+            probability = np.round(rng.random(size), 2)  # ties with grid values included
+            cases.append((truth, probability))
+    for truth, probability in cases:
+        expected = [f1_score(truth, probability >= t, zero_division=0) for t in grid]
+        assert f1_by_threshold(truth, probability, grid).tolist() == expected
