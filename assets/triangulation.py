@@ -12,11 +12,11 @@ import dagster as dg
 import pandas as pd
 
 from assets._io import DUCKDB_POOL, OWNERS, check_result, table_metadata
-from assets.voice import load_voice_frames
 from pipelines.resources import SourcesResource, WarehouseResource
 from profiles import incremental
 from profiles import warehouse as wh
-from profiles.triangulate import NEED_PROFILE_COLUMNS, load_triangulation_config, triangulate
+from profiles.triangulate import load_triangulation_config
+from profiles.triangulate.batch import need_profile, rank_councils
 from profiles.triangulate.evidence import PRIORITY_RANKING_COLUMNS
 from profiles.triangulate.scores import TRIANGULATION_MATRIX_COLUMNS
 
@@ -62,60 +62,24 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
     config_dir = Path(sources.config_dir)
     with warehouse.connect(read_only=True) as con:
         plan, fingerprints = priorities_plan(con, config_dir)
-        councils = None if plan.full else list(plan.recompute)
-        configs = {
-            council: load_triangulation_config(config_dir, council) for council in plan.recompute
-        }
-        # Only what scoring reads: the mapped measures' columns of every locality in the
-        # country (see below), not the ~470,000 rows of the whole profile.
-        columns = ", ".join(wh.checked_identifier(c) for c in NEED_PROFILE_COLUMNS)
-        measures = sorted({m for config in configs.values() for m in config.need_measure_ids})
-        profile = con.execute(
-            f"SELECT {columns} FROM marts.locality_profile WHERE area_level = 'locality' "
-            "AND list_contains(?::VARCHAR[], measure_id)",
-            [measures],
-        ).fetchdf()
-        summary = wh.rows_for_keys(con, "marts", "voice_theme_summary", "council_code", councils)
-        reach = wh.rows_for_keys(con, "marts", "engagement_reach", "council_code", councils)
-        responses = wh.rows_for_keys(con, "marts", "voice_response", "council_code", councils)
-        dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
-        bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
-        voice = load_voice_frames(
-            con, None if councils is None else sorted(responses["survey_id"].unique())
+        configs = [load_triangulation_config(config_dir, council) for council in plan.recompute]
+        profile = need_profile(con, configs)
+        sizes = (
+            dict(
+                con.execute(
+                    "SELECT council_code, count(*) FROM marts.voice_response GROUP BY 1"
+                ).fetchall()
+            )
+            if wh.table_exists(con, "marts", "voice_response")
+            else {}
         )
-    placed = _placed_responses(responses, voice["responses"], bridge)
-    rankings, matrices = [], []
-    # Voice tables are split per council once (filtering them per council in the loop was
-    # what made all-Scotland builds slow); the profile is passed whole, see below.
-    summary_by_council = dict(tuple(summary.groupby("council_code", sort=False)))
-    reach_by_council = dict(tuple(reach.groupby("council_code", sort=False)))
-    # The same for the per-response voice tables (1.4M scores on all of Scotland): split by
-    # council once, rather than handing every council all of them to merge again.
-    # The national frames are dropped once split (keeping an empty one for the column
-    # layout), so the rows are held once, not twice, at peak memory.
-    voice_by_council, no_rows = {}, {}
-    for name in ("scores", "codes", "comments"):
-        frame = voice.pop(name)
-        no_rows[name] = frame.iloc[0:0].copy()
-        voice_by_council[name] = _split_by_council(frame, placed)
-        del frame
-    for council in plan.recompute:
-        ranking, matrix = triangulate(
-            configs[council],
-            # The whole profile: need scores fall back to the spread across every locality
-            # when a council has too few localities with a value (filtering per council
-            # changed 251 of 3,195 rankings at Scotland scale).
-            profile=profile,
-            theme_summary=summary_by_council.get(council, summary.iloc[0:0]),
-            reach=reach_by_council.get(council, reach.iloc[0:0]),
-            responses=placed[placed["council_code"] == council],
-            voice_scores=voice_by_council["scores"].get(council, no_rows["scores"]),
-            codes=voice_by_council["codes"].get(council, no_rows["codes"]),
-            comments=voice_by_council["comments"].get(council, no_rows["comments"]),
-            dim_locality=dim_locality[dim_locality["council_code"] == council],
-        )
-        rankings.append(ranking)
-        matrices.append(matrix)
+    # Each council's voice rows are read where it is ranked (worker processes when there
+    # are several councils), through read-only connections; none is held here meanwhile.
+    results = rank_councils(
+        Path(warehouse.path), configs, profile, workers=sources.pack_workers, sizes=sizes
+    )
+    rankings = [ranking for ranking, _ in results]
+    matrices = [matrix for _, matrix in results]
     ranking = _concat(rankings, PRIORITY_RANKING_COLUMNS)
     matrix = _concat(matrices, TRIANGULATION_MATRIX_COLUMNS)
     # Councils whose inputs did not change keep the rows the last build wrote (see
@@ -146,6 +110,7 @@ def priorities(warehouse: WarehouseResource, sources: SourcesResource):
         top = con.execute(
             "SELECT * FROM marts.priority_ranking WHERE rank = 1 ORDER BY council_code, locality_id"
         ).fetchdf()
+        dim_locality = con.execute("SELECT * FROM marts.dim_locality").fetchdf()
         meta_rank = table_metadata(
             con,
             "marts",
@@ -228,35 +193,6 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
         if all(frame[column].isna().all() for frame in kept):
             combined[column] = combined[column].astype(layout[column].dtype)
     return combined
-
-
-def _split_by_council(frame: pd.DataFrame, placed: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """`frame`'s rows (keyed by survey_id, response_id) per council of the placed responses;
-    triangulation of a council only ever joins its own responses' rows."""
-    key = ["survey_id", "response_id"]
-    councils = placed[[*key, "council_code"]].drop_duplicates()
-    joined = frame.merge(councils, on=key, how="inner")
-    return {
-        str(council): rows.drop(columns="council_code").reset_index(drop=True)
-        for council, rows in joined.groupby("council_code", sort=False)
-    }
-
-
-def _placed_responses(
-    public: pd.DataFrame, staged: pd.DataFrame, bridge: pd.DataFrame
-) -> pd.DataFrame:
-    """Counted responses with their locality and survey weight, as the bootstrap needs."""
-    from profiles.voice.reach import assign_localities, counted_responses
-
-    counted = counted_responses(staged)
-    located = assign_localities(counted, bridge)
-    weights = public[["survey_id", "response_id", "weight"]] if "weight" in public else None
-    if weights is not None:
-        located = located.merge(weights, on=["survey_id", "response_id"], how="left")
-        located["weight"] = located["weight"].fillna(1.0)
-    else:
-        located["weight"] = 1.0
-    return located
 
 
 def _headline(ranking: pd.DataFrame, dim_locality: pd.DataFrame) -> str:

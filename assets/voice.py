@@ -33,6 +33,7 @@ from profiles.voice.ingest import ingest_survey
 from profiles.voice.population import parse_age_band, population_for_weights
 from profiles.voice.reach import engagement_reach, load_voice_settings
 from profiles.voice.redact import personal_data_count
+from profiles.voice.stored import load_voice_frames
 from profiles.voice.summary import theme_summary
 from profiles.voice.weights import post_stratification_weights
 
@@ -411,35 +412,6 @@ VOICE_INPUT_DEPS = [
     ["marts", "fct_simd"],
     ["staging", "population"],
 ]
-
-
-def load_voice_frames(con, surveys: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Every survey's redacted voice tables (only `surveys`' rows when given), or empty
-    frames before the first survey."""
-
-    def table(schema: str, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        if not wh.table_exists(con, schema, name):
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-        return wh.rows_for_keys(con, schema, name, "survey_id", surveys)
-
-    responses = table("staging", "voice_response", contract.RESPONSE_COLUMNS)
-    placed = table(
-        "staging",
-        "voice_response_locality",
-        ("survey_id", "response_id", "council_code", "locality_id"),
-    )
-    if len(placed):
-        responses = responses.merge(
-            placed[["survey_id", "response_id", "locality_id"]],
-            on=["survey_id", "response_id"],
-            how="left",
-        )
-    return {
-        "responses": responses,
-        "scores": table("staging", "voice_score", contract.SCORE_COLUMNS),
-        "comments": table("staging", "voice_comment", contract.COMMENT_COLUMNS),
-        "codes": table("marts", "voice_comment_code", contract.COMMENT_CODE_COLUMNS),
-    }
 
 
 def survey_age_bands(con) -> list[str]:

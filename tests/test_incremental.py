@@ -200,6 +200,44 @@ def test_packs_built_in_worker_processes_equal_packs_built_in_one(
 
 
 @pytest.mark.slow
+def test_councils_ranked_in_worker_processes_equal_councils_ranked_in_one(demo_build) -> None:
+    """Each worker reads its councils' rows itself; the rankings are those of one process."""
+    from profiles.triangulate import load_triangulation_config
+    from profiles.triangulate.batch import need_profile, rank_councils
+
+    settings, _ = demo_build
+    councils = [
+        row[0]
+        for row in query(
+            settings, "SELECT DISTINCT council_code FROM marts.dim_locality ORDER BY 1"
+        )
+    ]
+    surveyed = {row[0] for row in query(settings, "SELECT council_code FROM marts.voice_response")}
+    assert len(councils) >= 2 and surveyed & set(councils)  # a council with a survey among them
+    configs = [load_triangulation_config(settings.config_dir, code) for code in councils]
+    with wh.connect(settings.warehouse, read_only=True) as con:
+        profile = need_profile(con, configs)
+    here = rank_councils(settings.warehouse, configs, profile, workers=1)
+    there = rank_councils(
+        settings.warehouse, configs, profile, workers=2, sizes={councils[-1]: 1}, min_councils=1
+    )
+    assert sum(len(ranking) for ranking, _ in here) > 0
+    for (ranking, matrix), (ranking_w, matrix_w) in zip(here, there, strict=True):
+        pd.testing.assert_frame_equal(ranking, ranking_w)
+        pd.testing.assert_frame_equal(matrix, matrix_w)
+    # And they are the rankings the pipeline wrote.
+    with wh.connect(settings.warehouse, read_only=True) as con:
+        stored = con.execute(
+            "SELECT council_code, locality_id, priority_theme, rank, priority_score "
+            "FROM marts.priority_ranking ORDER BY ALL"
+        ).fetchdf()
+    columns = ["council_code", "locality_id", "priority_theme", "rank", "priority_score"]
+    ranked = pd.concat([ranking[columns] for ranking, _ in here if len(ranking)])
+    mine = ranked.sort_values(columns, ignore_index=True)
+    pd.testing.assert_frame_equal(mine, stored, check_dtype=False)
+
+
+@pytest.mark.slow
 def test_a_split_pack_that_fails_disclosure_is_not_published(demo_build, tmp_path: Path) -> None:
     """The parent of a split pack reads only the outline; the disclosure check runs in a
     worker and still stops the pack: nothing is published and no staging folder is left."""

@@ -27,7 +27,8 @@ DEFAULT_BASE_URL = "https://statistics.gov.scot"
 
 
 def default_pack_workers() -> int:
-    """One pack-building process per CPU, at most four (each holds one council's data)."""
+    """Worker processes for packs and rankings: one per CPU, at most four (each holds one
+    council's data). `PROFILES_PACK_WORKERS` sets it; the name predates rankings using it."""
     return max(1, min(4, os.cpu_count() or 1))
 
 

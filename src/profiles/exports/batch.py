@@ -10,14 +10,9 @@ depend on the number of workers, only the time does.
 Why processes: a pack is Python-bound work (charts, workbook cells) and a build of many
 councils is most of an all-Scotland run; threads would share one interpreter lock.
 
-How they start: never forked from the parent, which (a Dagster run) holds threads and a
-DuckDB library state that must not be copied mid-flight. They are forked from a
-`forkserver`, a clean single-threaded process started once per parent process that has
-imported this module, so a worker starts with the libraries loaded (spawned workers
-imported them each, about 1.5 s of CPU apiece). Without a forkserver (Windows) they are
-spawned. Either way each worker imports the parent's main module (as multiprocessing
-does), so a script that builds packs needs the usual `if __name__ == "__main__":` guard
-and is quicker with its heavy imports inside functions.
+How they start: from `profiles.workers.worker_context()`, forked from a clean forkserver
+that has the libraries loaded, never from the parent; a script that builds packs needs an
+`if __name__ == "__main__":` guard (see that module).
 
 Why the parent only waits: the council-wide files go to the workers as one task and the
 localities a few at a time, so the workers share all the work and finish together, and
@@ -27,7 +22,6 @@ for the CPU.
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -47,18 +41,11 @@ from profiles.exports.pack import (
     write_locality_files,
 )
 from profiles.stats.disclosure import load_disclosure_rules
+from profiles.workers import worker_context
 
 LOCALITY_TASKS_PER_WORKER = 4
 """A split council's localities go out in about this many tasks per worker: small enough
 to even out, large enough that each task's hand-over stays a small part of it."""
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # read when the forkserver first starts
-    return context
 
 
 def _load(database: Path, council_code: str, config_dir: Path) -> PackData:
@@ -167,7 +154,7 @@ def build_packs(
         workers = 1
     if workers == 1 or not councils:
         return [build_one_pack(database, code, out_dir, config_dir) for code in councils]
-    context = _worker_context()
+    context = worker_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         if splitting:
             return [
