@@ -223,6 +223,20 @@ def read_floor(files: list[Path]) -> dict[str, float]:
     return timings
 
 
+def python_reference() -> float:
+    """Seconds of a fixed pure-Python loop, the fastest of three: how quickly this machine
+    runs interpreter-bound work at the time (most stages are; the DuckDB floor is not, and
+    on a shared host the two drift apart)."""
+    fastest = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number * number % 7
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest
+
+
 # --- one run (child process) ----------------------------------------------------------------
 
 
@@ -527,6 +541,17 @@ def table_rows(best: dict, worst_rss: dict, floor: dict, workload: Workload) -> 
             f"({floor['bytes'] / 1e6:,.0f} MB)",
         )
     )
+    if "python_s" in floor:
+        rows.append(
+            _row(
+                "reference: a fixed pure-Python loop",
+                floor["python_s"],
+                floor_s,
+                None,
+                note="the interpreter's speed at the time; by run: "
+                + ", ".join(f"{value:.2f} s" for value in floor["python_s_by_run"]),
+            )
+        )
     return rows
 
 
@@ -683,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "statistics_s": sum(timings[str(p)] for p in statistics_files),
                 "surveys_s": sum(timings[str(p)] for p in survey_files),
+                "python_s": python_reference(),
             }
         )
         with tempfile.TemporaryDirectory(prefix="profiles-bench-") as folder:
@@ -714,6 +740,8 @@ def main(argv: list[str] | None = None) -> int:
         "statistics_s": min(f["statistics_s"] for f in floors),
         "surveys_s": min(f["surveys_s"] for f in floors),
         "bytes": sum(p.stat().st_size for p in statistics_files + survey_files),
+        "python_s": min(f["python_s"] for f in floors),
+        "python_s_by_run": [round(f["python_s"], 3) for f in floors],
     }
     floor["total_s"] = floor["statistics_s"] + floor["surveys_s"]
     best, worst = combine(results)
