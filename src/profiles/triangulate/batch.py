@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -111,17 +112,25 @@ def _rank(
     return triangulate(config, profile=profile, **council_inputs(con, config.council_code))
 
 
-_worker_state: dict[str, object] = {}
-"""A worker's warehouse path and the shared profile, handed over once when it starts."""
+@dataclass(frozen=True)
+class _WorkerState:
+    """A worker's warehouse and the shared profile, handed over once when it starts."""
+
+    database: Path
+    profile: pd.DataFrame
+
+
+_worker: list[_WorkerState] = []
 
 
 def _start_worker(database: Path, profile: pd.DataFrame) -> None:
-    _worker_state.update(database=Path(database), profile=profile)
+    _worker[:] = [_WorkerState(Path(database), profile)]
 
 
 def _rank_in_worker(config: TriangulationConfig) -> Result:
-    with wh.connect(_worker_state["database"], read_only=True) as con:  # type: ignore[arg-type]
-        return _rank(con, config, _worker_state["profile"])  # type: ignore[arg-type]
+    state = _worker[0]
+    with wh.connect(state.database, read_only=True) as con:
+        return _rank(con, config, state.profile)
 
 
 def rank_councils(
