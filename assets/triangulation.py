@@ -19,6 +19,7 @@ from profiles.triangulate import load_triangulation_config
 from profiles.triangulate.batch import need_profile, rank_councils
 from profiles.triangulate.evidence import PRIORITY_RANKING_COLUMNS
 from profiles.triangulate.scores import TRIANGULATION_MATRIX_COLUMNS
+from profiles.workers import start_early
 
 GROUP = "triangulation"
 TAGS = {"dagster/kind/duckdb": "", "dagster/kind/pandas": ""}
@@ -59,6 +60,10 @@ DEPS = [
     pool=DUCKDB_POOL,
 )
 def priorities(warehouse: WarehouseResource, sources: SourcesResource):
+    if sources.pack_workers > 1:
+        # Rankings of several councils and the packs after them fork workers in this run:
+        # let the forkserver load the libraries on the other core while this step reads.
+        start_early()
     config_dir = Path(sources.config_dir)
     with warehouse.connect(read_only=True) as con:
         plan, fingerprints = priorities_plan(con, config_dir)
