@@ -630,7 +630,7 @@ def load_pack_data(
     """Read one council's pack from the warehouse (marts, and `raw.source_file`)."""
     tables = _required_tables(con)
     council = [council_code]
-    names = _council_name(con, tables, council_code)
+    council_name = _council_name(con, tables, council_code)
     zones_sql = "SELECT dz_code FROM marts.dim_datazone WHERE council_code = ?"
     frames: dict[str, Any] = {}
     frames["localities"] = _query(
@@ -706,7 +706,7 @@ def load_pack_data(
     headline = tuple(load_headline_measures(config_dir)) if headline_path.is_file() else ()
     return PackData(
         council_code=council_code,
-        council_name=names,
+        council_name=council_name,
         headline=headline,
         theme_labels=load_theme_labels(config_dir),
         rules=rules or load_disclosure_rules(config_dir / "disclosure.yaml"),

@@ -82,7 +82,8 @@ def council_inputs(con: duckdb.DuckDBPyConnection, council_code: str) -> dict[st
     """One council's `triangulate` arguments besides the config and the profile.
 
     A survey belongs to one council and its responses are placed only in that council's
-    localities, so the council's rows are those of its surveys.
+    localities, so the council's rows are those of its surveys, and its own part of the
+    data zone bridge is all the placing needs.
     """
     council = [council_code]
     summary = wh.rows_for_keys(con, "marts", "voice_theme_summary", "council_code", council)
@@ -91,7 +92,9 @@ def council_inputs(con: duckdb.DuckDBPyConnection, council_code: str) -> dict[st
     dim_locality = con.execute(
         "SELECT * FROM marts.dim_locality WHERE council_code = ?", council
     ).fetchdf()
-    bridge = con.execute("SELECT * FROM marts.bridge_dz_locality").fetchdf()
+    bridge = con.execute(
+        "SELECT * FROM marts.bridge_dz_locality WHERE council_code = ?", council
+    ).fetchdf()
     voice = load_voice_frames(con, sorted(public["survey_id"].astype(str).unique()))
     placed = placed_responses(public, voice["responses"], bridge)
     placed = placed[placed["council_code"] == council_code]
