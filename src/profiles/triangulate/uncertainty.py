@@ -157,22 +157,28 @@ def _theme_signals(
     low, gap, mention = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     respondents = np.zeros(shape)
     commenters = np.zeros(shape[:3])
+    # Units are sorted by stratum, so each stratum is a slice of the units; one product per
+    # stratum gives every weighted sum at once (scored, low, score, commenter, mentioned).
+    parts = np.hstack(
+        [units.scored, units.low, units.score, units.commenter[:, None], units.mentioned]
+    )
+    counted = np.hstack([units.scored, units.commenter[:, None]])
+    ends = np.cumsum(np.bincount(units.stratum, minlength=len(units.stratum_survey)))
     for index, (s, g) in enumerate(zip(units.stratum_survey, units.stratum_locality, strict=True)):
-        members = units.stratum == index
-        w, c = weighted[:, members], counts[:, members]
-        w_scored = w @ units.scored[members]
+        members = slice(ends[index - 1] if index else 0, ends[index])
+        sums = weighted[:, members] @ parts[members]
+        w_scored, w_low, w_score = (sums[:, k * themes : (k + 1) * themes] for k in range(3))
+        w_commenters, w_mentioned = sums[:, 3 * themes], sums[:, 3 * themes + 1 :]
         with np.errstate(divide="ignore", invalid="ignore"):
-            low[:, s, g] = np.where(w_scored > 0, (w @ units.low[members]) / w_scored, np.nan)
-            mean = np.where(w_scored > 0, (w @ units.score[members]) / w_scored, np.nan)
+            low[:, s, g] = np.where(w_scored > 0, w_low / w_scored, np.nan)
+            mean = np.where(w_scored > 0, w_score / w_scored, np.nan)
             gap[:, s, g] = (SCORE_MAX - mean) / (SCORE_MAX - 1.0)
-            w_commenters = w @ units.commenter[members]
             mention[:, s, g] = np.where(
-                (w_commenters > 0)[:, None],
-                (w @ units.mentioned[members]) / w_commenters[:, None],
-                np.nan,
+                (w_commenters > 0)[:, None], w_mentioned / w_commenters[:, None], np.nan
             )
-        respondents[:, s, g] = c @ units.scored[members]
-        commenters[:, s, g] = c @ units.commenter[members]
+        drawn = counts[:, members] @ counted[members]
+        respondents[:, s, g] = drawn[:, :themes]
+        commenters[:, s, g] = drawn[:, themes]
     return (
         _pool_surveys(low, respondents),
         _pool_surveys(gap, respondents),
