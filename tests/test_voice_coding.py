@@ -398,6 +398,37 @@ def test_near_duplicate_groups() -> None:
     assert groups[0] == 0 and groups[1] == 1  # numbered by first appearance
 
 
+def test_character_ngram_vectors_equal_scikit_learns() -> None:
+    """The numpy character n-grams give scikit-learn's char_wb vectors: same features per
+    text, same cosine similarities, on texts with short words, repeated n-grams, accents,
+    non-Latin letters, digits, runs of whitespace, an empty and a one-letter text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from profiles.voice.duplicates import _char_ngram_vectors
+
+    rng = np.random.default_rng(3)
+    words = ["a", "an", "the", "bus", "buses", "café", "Ålesund", "łódź", "δρόμος", "42", "ok"]
+    texts = [
+        "Save our library! It is the heart of the community",
+        "save  our\tlibrary\n it is the HEART of the community",
+        "aaaa aaaa aaaa",
+        "",
+        "x",
+        "a b c",
+        *(" ".join(rng.choice(words, size=rng.integers(1, 12))) for _ in range(200)),
+    ]
+    ours = _char_ngram_vectors(texts)
+    theirs = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False
+    ).fit_transform(texts)
+    assert ours is not None and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours.getnnz(axis=1), theirs.getnnz(axis=1))
+    np.testing.assert_allclose((ours @ ours.T).toarray(), (theirs @ theirs.T).toarray(), atol=1e-12)
+    # Sorted weights per text match too, so it is the same n-grams, not just the same sizes.
+    for row in (0, 1, 2, 5, 17):
+        np.testing.assert_allclose(np.sort(ours[row].data), np.sort(theirs[row].data), rtol=1e-12)
+
+
 def _survey(rows: list[tuple[str, str | None, str | None, list[int]]]):
     responses = pd.DataFrame(
         {

@@ -20,7 +20,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -157,6 +157,52 @@ def _lsh_candidate_pairs(signatures: np.ndarray, bands: int) -> np.ndarray:
     return np.unique(np.vstack(pairs), axis=0)
 
 
+def _char_ngram_vectors(texts: Sequence[str]) -> csr_matrix | None:
+    """Rows of unit length: each text's character 3..5-grams within space-padded words,
+    weighted 1 + log(count) — what scikit-learn's `TfidfVectorizer(analyzer="char_wb",
+    ngram_range=(3, 5), sublinear_tf=True, use_idf=False)` gives (tested against it).
+
+    Written with numpy because the vectoriser builds every n-gram as a Python string, and
+    that was most of duplicate detection's time. In the texts joined as " w1 w2 … ", the
+    n-grams of a padded word " w " are exactly the windows with no space inside (spaces only
+    at their ends), and no window across two texts qualifies. Each window's characters, as
+    codes into the texts' alphabet, are packed into one integer. None when the alphabet is
+    too large to pack (over 4,095 distinct characters): the caller then uses scikit-learn.
+    """
+    padded = [f" {' '.join(words)} " if (words := text.lower().split()) else "" for text in texts]
+    lengths = np.fromiter((len(text) for text in padded), dtype=np.int64, count=len(padded))
+    points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32)
+    alphabet, characters = np.unique(points, return_inverse=True)
+    bits = max(len(alphabet).bit_length(), 1)
+    if 5 * bits > 60:
+        return None
+    characters = characters.astype(np.uint64) + np.uint64(1)  # 0 never codes a character
+    space = np.concatenate([[0], np.cumsum(points == ord(" "))])
+    document = np.repeat(np.arange(len(padded)), lengths)
+    window_documents, window_keys = [], []
+    for size in (3, 4, 5):
+        count = len(points) - size + 1
+        if count <= 0:
+            continue
+        starts = np.arange(count)
+        inside = space[starts + size - 1] - space[starts + 1] == 0
+        key = np.full(count, size << 60, dtype=np.uint64)
+        for offset in range(size):
+            key |= characters[offset : offset + count] << np.uint64(bits * offset)
+        window_documents.append(document[:count][inside])
+        window_keys.append(key[inside])
+    if not window_keys:
+        return csr_matrix((len(padded), 0))
+    features, distinct = pd.factorize(np.concatenate(window_keys))
+    cells = np.concatenate(window_documents) * len(distinct) + features
+    cell, frequency = np.unique(cells, return_counts=True)
+    weight = 1.0 + np.log(frequency)
+    rows = cell // len(distinct)
+    norms = np.sqrt(np.bincount(rows, weights=weight * weight, minlength=len(padded)))
+    weight /= norms[rows]
+    return csr_matrix((weight, (rows, cell % len(distinct))), shape=(len(padded), len(distinct)))
+
+
 def _cosine_of_pairs(texts: Sequence[str], pairs: np.ndarray) -> np.ndarray:
     """Cosine similarity of character 3..5-gram vectors (sublinear term frequency, no idf)
     for each candidate pair, vectorising only the texts that take part in a pair.
@@ -167,9 +213,12 @@ def _cosine_of_pairs(texts: Sequence[str], pairs: np.ndarray) -> np.ndarray:
     involved = np.unique(pairs)
     position = np.full(len(texts), -1, dtype=np.int64)
     position[involved] = np.arange(involved.size)
-    vectors = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False
-    ).fit_transform([texts[i] for i in involved])
+    chosen = [texts[i] for i in involved]
+    vectors = _char_ngram_vectors(chosen)
+    if vectors is None:
+        vectors = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False
+        ).fit_transform(chosen)
     left = vectors[position[pairs[:, 0]]]
     right = vectors[position[pairs[:, 1]]]
     return np.asarray(left.multiply(right).sum(axis=1)).ravel()
