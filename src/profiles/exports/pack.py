@@ -180,10 +180,7 @@ def write_locality_files(
     for locality_id in locality_ids:
         stem = layout.stems[locality_id]
         report = inside(layout.staging, "localities", f"{stem}.html")
-        report.write_text(
-            html.render_locality_report(data, locality_id, workbook_href=f"{stem}.xlsx"),
-            encoding="utf-8",
-        )
+        html.locality_report(data, locality_id, workbook_href=f"{stem}.xlsx").write(report)
         workbook = inside(layout.staging, "localities", f"{stem}.xlsx")
         excel.write_locality_workbook(data, locality_id, workbook)
         written += [(report, "html", locality_id), (workbook, "xlsx", locality_id)]
@@ -195,10 +192,7 @@ def write_council_files(data: PackData, layout: PackLayout) -> list[Written]:
     staging = layout.staging
     written: list[Written] = []
     overview = staging / "overview.html"
-    overview.write_text(
-        html.render_overview_report(data, layout.links, workbook_href="overview.xlsx"),
-        encoding="utf-8",
-    )
+    html.overview_report(data, layout.links, workbook_href="overview.xlsx").write(overview)
     overview_book = excel.write_overview_workbook(data, staging / "overview.xlsx")
     written += [(overview, "html", None), (overview_book, "xlsx", None)]
     for path in tables.write_tables(data, staging / "data"):
