@@ -52,3 +52,25 @@ def test_partition_rows_store_mixed_objects_as_text(tmp_path) -> None:
             "SELECT answer FROM raw.r WHERE survey_id = 'b' ORDER BY rowid"
         ).fetchall()
     assert rows == [("yes",), ("7",), (None,)]
+
+
+def test_keyed_reads_come_in_table_order(tmp_path) -> None:
+    """Several keys' rows, read again and again, come back in the order they were written:
+    enough rows for DuckDB to read them in parallel (a semi-join did not keep the order)."""
+    rng = np.random.default_rng(11)
+    n = 400_000
+    frame = pd.DataFrame(
+        {
+            "survey_id": rng.choice(["a", "b", "c", "d"], size=n),
+            "response_id": np.arange(n).astype(str),
+            "score": rng.integers(1, 8, size=n),
+        }
+    )
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        wh.replace_table(con, "staging", "scores", frame)
+        reads = [
+            wh.rows_for_keys(con, "staging", "scores", "survey_id", ["b", "d"]) for _ in range(5)
+        ]
+    expected = frame[frame["survey_id"].isin(["b", "d"])].reset_index(drop=True)
+    for read in reads:
+        pd.testing.assert_frame_equal(read, expected, check_dtype=False)

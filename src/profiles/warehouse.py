@@ -286,15 +286,16 @@ def rows_for_keys(
     """The rows of `keys` (all rows when `keys` is None), the read side of `replace_keys`.
 
     Keys are compared as text, as there: before the first survey the voice tables are
-    empty and their untyped columns INTEGER.
+    empty and their untyped columns INTEGER. Rows come in the table's order: a filter, not
+    `IN (SELECT unnest(…))`, whose parallel semi-join returned them in a different order
+    from one read to the next (and was slower).
     """
     qualified = qualified_name(schema, table)
     if keys is None:
         return con.execute(f"SELECT * FROM {qualified}").fetchdf()
     key = _checked_identifier(key_column)
     return con.execute(
-        f'SELECT * FROM {qualified} WHERE CAST("{key}" AS VARCHAR) '
-        "IN (SELECT unnest(?::VARCHAR[]))",
+        f'SELECT * FROM {qualified} WHERE list_contains(?::VARCHAR[], CAST("{key}" AS VARCHAR))',
         [list(keys)],
     ).fetchdf()
 
