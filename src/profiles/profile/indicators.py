@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
 
-from profiles.profile.areas import AREA_KEY, area_membership
+from profiles.profile.areas import AREA_KEY, area_membership, area_sums
 from profiles.stats import compare, intervals
 
 METHOD_RATIO = "ratio_of_sums"
@@ -45,7 +44,13 @@ def indicator_measures(
     membership = area_membership(dim_datazone, bridge, councils=councils)
     info = catalogue.set_index("indicator")
     cells = fct_indicator[fct_indicator["indicator"].isin(info.index)]
-    grouped = _area_sums(membership, _cell_quantities(cells, simd_population, info))
+    grouped = area_sums(
+        membership,
+        _cell_quantities(cells, simd_population, info),
+        keys=_COLUMN_KEY,
+        summed=_SUMMED,
+        counted=_COUNTED,
+    )
     grouped["value"] = np.nan
     grouped["numerator"] = np.nan
     grouped["denominator"] = np.nan
@@ -199,57 +204,6 @@ def _cell_quantities(
             "dz_missing": (~usable & ~suppressed).astype(float),
         }
     )
-
-
-def _factorize_rows(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Code of each row's `keys` (0..k-1 by first appearance) and the k distinct key rows."""
-    codes = frame.groupby(keys, sort=False).ngroup().to_numpy()
-    _, first = np.unique(codes, return_index=True)
-    return codes, frame[keys].iloc[first].reset_index(drop=True)
-
-
-def _area_sums(membership: pd.DataFrame, quantities: pd.DataFrame) -> pd.DataFrame:
-    """`quantities` summed over each area's data zones: one row per area x (vintage,
-    indicator, unit, method) that has at least one cell, sorted by those keys.
-
-    Written as a sparse (area x data zone) matrix times a dense (data zone x cell column)
-    matrix rather than a merge and a string-keyed group-by: a council's every data zone
-    sits in three areas (locality, council, Scotland), and the merged frame of about 1.3
-    million rows was most of the profile's time at Scotland scale. Sums run in data zone
-    order, so the result is the same from run to run.
-    """
-    quantities = quantities.dropna(subset=["dz_code", *_COLUMN_KEY])
-    membership = membership.dropna(subset=[*AREA_KEY, "dz_code"])
-    zone_codes, zones = pd.factorize(
-        pd.concat([membership["dz_code"], quantities["dz_code"]], ignore_index=True)
-    )
-    member_zone = zone_codes[: len(membership)]
-    cell_zone = zone_codes[len(membership) :]
-    area_codes, areas = _factorize_rows(membership, AREA_KEY)
-    column_codes, columns = _factorize_rows(quantities, _COLUMN_KEY)
-    n_zones, n_columns = len(zones), len(columns)
-    membership_matrix = csr_matrix(
-        (np.ones(len(membership)), (area_codes, member_zone)), shape=(len(areas), n_zones)
-    )
-    sums = {}
-    for name in _SUMMED:
-        per_zone = np.zeros((n_zones, n_columns))
-        # A data zone with two rows for one column adds both, as a group-by would.
-        np.add.at(per_zone, (cell_zone, column_codes), quantities[name].to_numpy())
-        sums[name] = np.asarray(membership_matrix @ per_zone)
-    area_index, column_index = np.nonzero(sums["dz_total"] > 0)
-    grouped = pd.concat(
-        [
-            areas.iloc[area_index].reset_index(drop=True),
-            columns.iloc[column_index].reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    for name in _SUMMED:
-        total = sums[name][area_index, column_index]
-        grouped[name] = np.rint(total).astype(np.int64) if name in _COUNTED else total
-    grouped = grouped[[*AREA_KEY, *_COLUMN_KEY, *_SUMMED]]
-    return grouped.sort_values([*AREA_KEY, *_COLUMN_KEY], kind="stable", ignore_index=True)
 
 
 def _add_comparators(grouped: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
