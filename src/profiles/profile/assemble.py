@@ -61,11 +61,18 @@ def assemble_profile(
     """The long `locality_profile`: every area's measures, comparators and suppression."""
     area_facts = pd.concat([deprivation, change], ignore_index=True)
     area_facts = _with_comparators(area_facts)
-    counts = area_facts["measure_id"].str.contains("_count") | (
-        area_facts["measure_id"] == "simd_population"
+    # Decided once per measure (a few hundred) rather than once per row (~400,000).
+    codes, measure_ids = pd.factorize(area_facts["measure_id"])
+    unit_of_measure = np.array(
+        [
+            "proportion_points"
+            if measure.endswith("_change")
+            else ("count" if "_count" in measure or measure == "simd_population" else "proportion")
+            for measure in measure_ids
+        ],
+        dtype=object,
     )
-    area_facts["unit"] = np.where(counts, "count", "proportion")
-    area_facts.loc[area_facts["measure_id"].str.endswith("_change"), "unit"] = "proportion_points"
+    area_facts["unit"] = unit_of_measure[codes]
     area_facts["method"] = "count_of_data_zones_or_people"
     area_facts["ci_method"] = "none"
     area_facts["polarity"] = "not_applicable"
