@@ -694,7 +694,9 @@ def voice_marts(warehouse: WarehouseResource, sources: SourcesResource):
 def voice_emergent_topics(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as con:
         plan, fingerprints = emergent_topics_plan(con)
-        voice = load_voice_frames(con, None if plan.full else plan.recompute)
+        voice = load_voice_frames(
+            con, None if plan.full else plan.recompute, frames=("comments", "codes")
+        )
     codes, comments = voice["codes"], voice["comments"]
     none_keys = codes.loc[
         codes["theme_id"] == contract.NO_THEME, ["survey_id", "response_id", "question"]

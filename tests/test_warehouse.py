@@ -74,3 +74,33 @@ def test_keyed_reads_come_in_table_order(tmp_path) -> None:
     expected = frame[frame["survey_id"].isin(["b", "d"])].reset_index(drop=True)
     for read in reads:
         pd.testing.assert_frame_equal(read, expected, check_dtype=False)
+
+
+def test_voice_frames_load_only_what_is_asked(tmp_path) -> None:
+    from profiles.voice.stored import load_voice_frames
+
+    comments = pd.DataFrame(
+        {"survey_id": ["s1", "s2"], "response_id": ["1", "2"], "question": ["q", "q"],
+         "text_redacted": ["Buses", "Parks"], "redactions": [0, 0]}
+    )  # fmt: skip
+    codes = pd.DataFrame(
+        {"survey_id": ["s1", "s2"], "response_id": ["1", "2"], "question": ["q", "q"],
+         "theme_id": ["public_transport", "play_recreation"]}
+    )  # fmt: skip
+    with wh.connect(tmp_path / "w.duckdb") as con:
+        wh.replace_table(con, "staging", "voice_comment", comments)
+        wh.replace_table(con, "marts", "voice_comment_code", codes)
+        both = load_voice_frames(con, ["s2"], frames=("comments", "codes"))
+        everything = load_voice_frames(con, None)
+        try:
+            load_voice_frames(con, None, frames=("comment",))
+        except ValueError as error:
+            assert "comment" in str(error)
+        else:
+            raise AssertionError("an unknown frame name must be refused")
+    assert set(both) == {"comments", "codes"}
+    assert both["comments"]["text_redacted"].tolist() == ["Parks"]
+    assert both["codes"]["theme_id"].tolist() == ["play_recreation"]
+    # Without the staged responses and scores, those frames are empty, not missing.
+    assert set(everything) == {"responses", "scores", "comments", "codes"}
+    assert everything["scores"].empty and len(everything["comments"]) == 2
