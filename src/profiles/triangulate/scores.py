@@ -440,7 +440,23 @@ def voice_signals(voice_rows: pd.DataFrame, config: TriangulationConfig) -> pd.D
     Returns columns council_code, locality_id, area_level, priority_theme, low_score_share,
     mean_gap, mention_share, responses, comments, surveys, voice_score.
     """
-    keys = ["council_code", "locality_id", "area_level", "theme_id"]
+    area_keys = ["council_code", "locality_id", "area_level"]
+    empty = pd.DataFrame(
+        columns=[
+            *area_keys,
+            "priority_theme",
+            "low_score_share",
+            "mean_gap",
+            "mention_share",
+            "responses",
+            "comments",
+            "surveys",
+            "voice_score",
+        ]
+    )
+    if voice_rows.empty:  # a council without surveys: most of Scotland's, in a full build
+        return empty
+    keys = [*area_keys, "theme_id"]
     pooled = (
         _pool(voice_rows, "low_score_share", "responses", keys)
         .join(_pool(voice_rows, "mean_gap", "responses", keys), how="outer")
@@ -448,7 +464,6 @@ def voice_signals(voice_rows: pd.DataFrame, config: TriangulationConfig) -> pd.D
         .reset_index()
     )
     crosswalk = _crosswalk_voice(config)
-    area_keys = ["council_code", "locality_id", "area_level"]
     signals = []
     for kind, columns in (
         ("scores", ["low_score_share", "mean_gap"]),
@@ -464,19 +479,7 @@ def voice_signals(voice_rows: pd.DataFrame, config: TriangulationConfig) -> pd.D
             signals.append((agg["_wv"] / agg["_w"]).rename(column))
     table = pd.concat(signals, axis=1).reset_index() if signals else pd.DataFrame()
     if table.empty:
-        return pd.DataFrame(
-            columns=[
-                *area_keys,
-                "priority_theme",
-                "low_score_share",
-                "mean_gap",
-                "mention_share",
-                "responses",
-                "comments",
-                "surveys",
-                "voice_score",
-            ]
-        )
+        return empty
     for column in ("low_score_share", "mean_gap", "mention_share"):
         if column not in table:
             table[column] = np.nan
