@@ -302,18 +302,39 @@ def _quotes(
     rows, area = membership.expand(pool["response_idx"].to_numpy())
     cells = area * n_themes + pool["theme_idx"].to_numpy()[rows]
     is_open = open_cells[cells]
-    pool = pool.iloc[rows[is_open]].assign(cell=cells[is_open])
-    pool = pool.sort_values(
+    # Choose on a lean frame of numbers (one row per comment x area it counts in), and
+    # fetch the texts of the chosen rows only: copying every column of the expanded pool
+    # was most of this function's time.
+    expanded = rows[is_open]
+    lean = pd.DataFrame(
+        {
+            "cell": cells[is_open],
+            **{
+                column: pool[column].to_numpy()[expanded]
+                for column in (
+                    "confidence",
+                    "length",
+                    "response_rank",
+                    "question_rank",
+                    "text_id",
+                    "response_idx",
+                )
+            },
+            "source": expanded,
+        }
+    )
+    lean = lean.sort_values(
         ["cell", "confidence", "length", "response_rank", "question_rank"],
         ascending=[True, False, True, True, True],
         kind="stable",
     )
-    pool = pool.drop_duplicates(["cell", "text_id"]).drop_duplicates(["cell", "response_idx"])
-    chosen = pool.groupby("cell", sort=False).head(settings.quotes_per_cell)
-    return {
-        int(cell): json.dumps(list(texts), ensure_ascii=False)
-        for cell, texts in chosen.groupby("cell", sort=False)["text"]
-    }
+    lean = lean.drop_duplicates(["cell", "text_id"]).drop_duplicates(["cell", "response_idx"])
+    chosen = lean.groupby("cell", sort=False).head(settings.quotes_per_cell)
+    texts = pool["text"].to_numpy()[chosen["source"].to_numpy()]
+    quotes: dict[int, list[str]] = {}
+    for cell, text in zip(chosen["cell"].to_numpy(), texts, strict=True):
+        quotes.setdefault(int(cell), []).append(text)
+    return {cell: json.dumps(texts, ensure_ascii=False) for cell, texts in quotes.items()}
 
 
 # --- Disclosure ------------------------------------------------------------------------------
