@@ -74,7 +74,8 @@ def area_sums(
     per column rather than that merge and a string-keyed group-by: every data zone sits in
     three areas (locality, council, Scotland), and the merged frame of over a million rows
     was most of the profile's time at Scotland scale. Sums run in data zone order, so the
-    result is the same from run to run.
+    result is the same from run to run. Memory: one float per data zone × distinct `keys`
+    at a time (Scotland's indicators: 6,976 × about 70, 4 MB).
     """
     cells = cells.dropna(subset=["dz_code", *keys])
     membership = membership.dropna(subset=[*AREA_KEY, "dz_code"])
