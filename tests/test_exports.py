@@ -434,12 +434,12 @@ def test_html_reports_are_self_contained(pack: PackManifest) -> None:
 
 def test_reports_say_so_when_there_is_no_survey(data, tmp_path: Path) -> None:
     quiet = without_voice(data)
-    report = html.render_locality_report(quiet, "northfield")
+    report = html.locality_report(quiet, "northfield").text()
     assert "No community survey has been loaded for this council yet." in report
     assert "No priority ranking has been computed for this locality yet." in report
     assert 'data-chart="chart-compass"' not in report
     assert 'data-chart="chart-map"' in report
-    overview = html.render_overview_report(quiet, {})
+    overview = html.overview_report(quiet, {}).text()
     assert 'data-chart="chart-voice-heatmap"' not in overview
     book = openpyxl.load_workbook(
         excel.write_locality_workbook(quiet, "northfield", tmp_path / "northfield.xlsx")
@@ -686,7 +686,7 @@ def test_live_formula_cells_finds_what_a_spreadsheet_would_run(tmp_path: Path) -
     assert live_formula_cells(safe) == {}
 
 
-def test_report_content_cannot_take_the_place_of_plotly_js(data) -> None:
+def test_report_content_cannot_take_the_place_of_plotly_js(data, tmp_path) -> None:
     """plotly.js is put into the rendered page at a marker; content that spells the marker
     is escaped like any text, so the library still goes in once, where the template says."""
     from dataclasses import replace
@@ -694,9 +694,12 @@ def test_report_content_cannot_take_the_place_of_plotly_js(data) -> None:
     marker = html._PLOTLY_JS_SLOT
     localities = data.localities.copy()
     localities.loc[localities["locality_id"] == "northfield", "locality_name"] = marker
-    text = html.render_locality_report(
+    page = html.locality_report(
         replace(data, localities=localities), "northfield", workbook_href="northfield.xlsx"
     )
+    text = page.text()
+    # Written as bytes with plotly.js encoded once: the same document as the text.
+    assert page.write(tmp_path / "report.html").read_bytes() == text.encode("utf-8")
     assert marker not in text
     assert "&lt;plotly.js&gt;" in text
     assert text.count("plotly.js v") == 1

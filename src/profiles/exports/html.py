@@ -289,19 +289,6 @@ def locality_charts(data: PackData, locality_id: str) -> list[Chart]:
     ]
 
 
-def render_locality_report(
-    data: PackData,
-    locality_id: str,
-    *,
-    overview_href: str = "../overview.html",
-    workbook_href: str = "",
-) -> str:
-    """The HTML report of one locality (a full document)."""
-    return locality_report(
-        data, locality_id, overview_href=overview_href, workbook_href=workbook_href
-    ).text()
-
-
 def locality_report(
     data: PackData,
     locality_id: str,
@@ -309,7 +296,7 @@ def locality_report(
     overview_href: str = "../overview.html",
     workbook_href: str = "",
 ) -> Page:
-    """The HTML report of one locality, to write with `Page.write`."""
+    """The HTML report of one locality: a full document, as `.text()` or `.write(path)`."""
     vintage = data.latest_vintage
     chart_list = locality_charts(data, locality_id)
     by_id = {chart.chart_id: chart for chart in chart_list}
@@ -349,17 +336,11 @@ def overview_charts(data: PackData) -> list[Chart]:
     ]
 
 
-def render_overview_report(
-    data: PackData, locality_links: Mapping[str, str], *, workbook_href: str = ""
-) -> str:
-    """The city-wide overview: all localities side by side (a full document)."""
-    return overview_report(data, locality_links, workbook_href=workbook_href).text()
-
-
 def overview_report(
     data: PackData, locality_links: Mapping[str, str], *, workbook_href: str = ""
 ) -> Page:
-    """The city-wide overview, to write with `Page.write`."""
+    """The city-wide overview, all localities side by side: a full document, as `.text()`
+    or `.write(path)`."""
     vintage = data.latest_vintage
     chart_list = overview_charts(data)
     ids = data.locality_ids()
