@@ -404,7 +404,7 @@ def test_character_ngram_vectors_equal_scikit_learns() -> None:
     non-Latin letters, digits, runs of whitespace, an empty and a one-letter text."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from profiles.voice.duplicates import _char_ngram_vectors
+    from profiles.voice.duplicates import _char_ngram_vectors, _cosine_of_pairs
 
     rng = np.random.default_rng(3)
     words = ["a", "an", "the", "bus", "buses", "café", "Ålesund", "łódź", "δρόμος", "42", "ok"]
@@ -424,6 +424,11 @@ def test_character_ngram_vectors_equal_scikit_learns() -> None:
     assert ours is not None and ours.shape == theirs.shape
     np.testing.assert_array_equal(ours.getnnz(axis=1), theirs.getnnz(axis=1))
     np.testing.assert_allclose((ours @ ours.T).toarray(), (theirs @ theirs.T).toarray(), atol=1e-12)
+    # A lone surrogate cannot be packed: scikit-learn's vectors are used instead.
+    broken = ["save the broken \ud800 library", "save the broken library"]
+    assert _char_ngram_vectors(broken) is None
+    similarity = _cosine_of_pairs(broken, np.array([[0, 1]]))
+    assert 0.5 < similarity[0] < 1.0
     # Sorted weights per text match too, so it is the same n-grams, not just the same sizes.
     for row in (0, 1, 2, 5, 17):
         np.testing.assert_allclose(np.sort(ours[row].data), np.sort(theirs[row].data), rtol=1e-12)

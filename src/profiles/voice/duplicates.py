@@ -170,11 +170,15 @@ def _char_ngram_vectors(texts: Sequence[str]) -> csr_matrix | None:
     n-grams of a padded word " w " are exactly the windows with no space inside (spaces only
     at their ends), and no window across two texts qualifies. Each window's characters, as
     codes into the texts' alphabet, are packed into one integer. None when the alphabet is
-    too large to pack (over 4,095 distinct characters): the caller then uses scikit-learn.
+    too large to pack (over 4,095 distinct characters) or a text holds a lone surrogate:
+    the caller then uses scikit-learn.
     """
     padded = [f" {' '.join(words)} " if (words := text.lower().split()) else "" for text in texts]
     lengths = np.fromiter((len(text) for text in padded), dtype=np.int64, count=len(padded))
-    points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32)
+    try:
+        points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate: no code point to pack, so scikit-learn
+        return None
     alphabet, characters = np.unique(points, return_inverse=True)
     bits = max(len(alphabet).bit_length(), 1)
     if 5 * bits > 60:
