@@ -26,7 +26,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.sparse import coo_matrix, csr_matrix, hstack
+from scipy.sparse import csr_matrix, hstack
 from scipy.special import expit
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -37,6 +37,7 @@ from sklearn.model_selection import GroupKFold
 from profiles.errors import ConfigError, SourceFormatError
 from profiles.voice.contract import COMMENT_CODE_COLUMNS, NO_THEME, PLACE_STANDARD_THEMES
 from profiles.voice.duplicates import near_duplicate_groups, word_tokens
+from profiles.voice.vectors import sparse_counts, weigh_rows
 
 FRAME_FILE: Final = "frame.yaml"
 ANALYST_CODES_FILE: Final = "analyst_codes.csv"
@@ -289,33 +290,10 @@ def _seed_examples(frame: CodingFrame) -> tuple[list[str], np.ndarray]:
 # --- features -------------------------------------------------------------------------
 
 
-def _sparse_counts(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> csr_matrix:
-    return coo_matrix((np.ones(len(rows)), (rows, columns)), shape=shape).tocsr()
-
-
 def _inverse_document_frequency(counts: csr_matrix) -> np.ndarray:
     """Smoothed idf, as scikit-learn's TfidfTransformer computes it."""
     frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     return np.log((1 + counts.shape[0]) / (1 + frequency)) + 1.0
-
-
-def _weigh(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
-    """Sublinear TF (1 + ln tf) times idf, each row scaled to unit length, in place.
-
-    Equivalent to TfidfTransformer(sublinear_tf=True).transform on duplicate-free CSR
-    counts, without its input copies.
-    """
-    data = counts.data
-    np.log(data, out=data)
-    data += 1.0
-    data *= idf[counts.indices]
-    nonempty = np.flatnonzero(np.diff(counts.indptr))
-    if nonempty.size:
-        squares = np.add.reduceat(data * data, counts.indptr[nonempty])
-        norms = np.ones(counts.shape[0])
-        norms[nonempty] = np.sqrt(squares)
-        data /= np.repeat(norms, np.diff(counts.indptr))
-    return counts
 
 
 @dataclass(eq=False)
@@ -352,9 +330,9 @@ class TextFeatures:
             rows.append(pair_docs[found])
             columns.append(n_words + position[found])
         shape = (n_docs, n_words + len(self.bigrams))
-        word_counts = _sparse_counts(np.concatenate(rows), np.concatenate(columns), shape)
+        word_counts = sparse_counts(np.concatenate(rows), np.concatenate(columns), shape)
         per_word = self.chars.transform(distinct)
-        doc_word = _sparse_counts(documents, codes, (n_docs, len(distinct)))
+        doc_word = sparse_counts(documents, codes, (n_docs, len(distinct)))
         return word_counts, (doc_word @ per_word).tocsr()
 
     def fit(self, texts: Sequence[object]) -> TextFeatures:
@@ -375,7 +353,7 @@ class TextFeatures:
     def transform_blocks(self, texts: Sequence[object]) -> tuple[csr_matrix, csr_matrix]:
         """The word block and the character block, each row of unit length."""
         word_counts, char_counts = self._counts(texts)
-        return _weigh(word_counts, self.word_idf), _weigh(char_counts, self.char_idf)
+        return weigh_rows(word_counts, self.word_idf), weigh_rows(char_counts, self.char_idf)
 
     def transform(self, texts: Sequence[object]) -> csr_matrix:
         return hstack(self.transform_blocks(texts), format="csr")

@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from profiles.voice.contract import PLACE_STANDARD_THEMES
+from profiles.voice.vectors import sparse_counts, weigh_rows
 
 DUPLICATE_COLUMNS: Final[tuple[str, ...]] = (
     "survey_id",
@@ -201,13 +202,8 @@ def _char_ngram_vectors(texts: Sequence[str]) -> csr_matrix | None:
     if not window_keys:
         return csr_matrix((len(padded), 0))
     features, distinct = pd.factorize(np.concatenate(window_keys))
-    cells = np.concatenate(window_documents) * len(distinct) + features
-    cell, frequency = np.unique(cells, return_counts=True)
-    weight = 1.0 + np.log(frequency)
-    rows = cell // len(distinct)
-    norms = np.sqrt(np.bincount(rows, weights=weight * weight, minlength=len(padded)))
-    weight /= norms[rows]
-    return csr_matrix((weight, (rows, cell % len(distinct))), shape=(len(padded), len(distinct)))
+    counts = sparse_counts(np.concatenate(window_documents), features, (len(padded), len(distinct)))
+    return weigh_rows(counts)
 
 
 def _cosine_of_pairs(texts: Sequence[str], pairs: np.ndarray) -> np.ndarray:
